@@ -1,0 +1,15 @@
+//! The first stage of the data path after the broker: turns the raw bytes of a Kafka record
+//! into a validated [`Event`], or into an [`InvalidEvent`] whose reason is specific enough to
+//! put in a DLQ record and act on.
+//!
+//! This crate does no I/O so that every rule about what a valid event is can be unit-tested
+//! without Kafka or Postgres, and so the producer and the consumer share one definition of
+//! the wire format.
+
+mod codec;
+mod model;
+mod validate;
+
+pub use codec::{decode, encode, DEFAULT_MAX_MESSAGE_BYTES};
+pub use model::{Event, ReviewPayload, EVENT_TYPE_REVIEW_CREATED, SCHEMA_VERSION};
+pub use validate::{dlq_event_id, InvalidEvent};

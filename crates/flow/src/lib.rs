@@ -1,0 +1,15 @@
+//! The bookkeeping between "a message was fetched" and "its offset may be committed".
+//!
+//! Work runs in parallel and finishes out of order, so the consumer cannot simply commit the
+//! offset of the last message it finished: that would commit past a message still in flight,
+//! and a crash would lose it. [`OffsetTracker`] commits, per partition, only the contiguous
+//! watermark below which everything is durable. [`lane_for`] picks the worker for a key so
+//! that events of one key are applied in offset order while different keys run in parallel.
+//!
+//! Nothing here does I/O; the Kafka source and the sink workers drive it.
+
+mod lanes;
+mod tracker;
+
+pub use lanes::lane_for;
+pub use tracker::{OffsetTracker, Ticket};

@@ -1,0 +1,12 @@
+//! What the sink does when a write fails: first decide *whether* retrying can help
+//! ([`RetryAction`], from [`classify_sqlstate`]), then, separately, *how long* to wait
+//! ([`Backoff`]). Keeping the two apart means a new error class never touches timing code, and
+//! a `DontRetry` reason flows unchanged into the DLQ record.
+//!
+//! Pure logic only; the Postgres sink maps its driver errors onto these types.
+
+mod backoff;
+mod classify;
+
+pub use backoff::Backoff;
+pub use classify::{classify_sqlstate, RetryAction};

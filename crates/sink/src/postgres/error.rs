@@ -1,0 +1,65 @@
+use streamsre_retry::{classify_sqlstate, RetryAction};
+
+/// A failed sink operation, already classified.
+///
+/// The pipeline branches on the variant (retry with backoff, or bisect and DLQ), so this is a
+/// typed enum rather than a boxed error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// Transient (connection lost, deadlock, overload, admin shutdown): retry later.
+    #[error("retriable: {0}")]
+    Retriable(String),
+    /// Caused by the data (constraint, bad value): retrying the same rows fails again.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl SinkError {
+    /// Whether retrying the same write may succeed.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, Self::Retriable(_))
+    }
+
+    /// The reason, without the class prefix.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Retriable(r) | Self::Permanent(r) => r,
+        }
+    }
+}
+
+impl From<RetryAction> for SinkError {
+    fn from(action: RetryAction) -> Self {
+        match action {
+            RetryAction::Retry(r) => Self::Retriable(r),
+            RetryAction::DontRetry(r) => Self::Permanent(r),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for SinkError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        match err.as_db_error() {
+            Some(db) => {
+                let mut message = db.message().to_string();
+                if let Some(constraint) = db.constraint() {
+                    message.push_str(&format!(" (constraint {constraint})"));
+                }
+                classify_sqlstate(db.code().code(), &message).into()
+            }
+            // No SQLSTATE: the connection broke, timed out or could not be opened. The server
+            // never judged the data, so trying again on a fresh connection is the right move.
+            None => Self::Retriable(format!("connection: {err}")),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for SinkError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        match err {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            // Timeouts and a closed pool: no connection could be had; transient.
+            other => Self::Retriable(format!("connection pool: {other}")),
+        }
+    }
+}

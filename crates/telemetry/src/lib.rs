@@ -1,0 +1,15 @@
+//! Everything an operator sees of the data path: the Prometheus metrics (every name in
+//! [`metrics`]), the tracing setup, and the ops HTTP endpoints (`/healthz`, `/readyz`,
+//! `/metrics`). The pipeline records into these types; it never formats metrics or logs
+//! itself, so names and meanings stay in one place.
+
+pub mod http;
+pub mod logging;
+pub mod metrics;
+mod redact;
+pub mod stats;
+
+pub use http::{app, serve, DependencyStatus, ReadinessProbe};
+pub use metrics::Metrics;
+pub use redact::redact_url;
+pub use stats::LatencyStats;

@@ -1,0 +1,288 @@
+//! Every metric streamsre exports, with its name and help text, in one place.
+//!
+//! Names follow the seed (`events_consumed_total`, `events_processed_total{result}`, …).
+//! prometheus-client appends `_total` to counters itself, so counters are registered without it.
+//! No label carries a key, event id or anything else unbounded: cardinality stays fixed.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Outcome of one event, the `result` label of `events_processed_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Newly applied to Postgres.
+    Success,
+    /// Already in the dedup ledger: a redelivery, skipped without side effects.
+    Duplicate,
+    /// Invalid or permanently failing; written to the DLQ.
+    Dlq,
+    /// Could not be made durable (abandoned at shutdown); will be redelivered.
+    Fail,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Duplicate => "duplicate",
+            Self::Dlq => "dlq",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueryLabels {
+    query: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~65 s in 18 doublings: covers a fast batch insert and a long retry stall.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 18))
+}
+
+/// Handles to every metric; cheap to share behind an `Arc`.
+pub struct Metrics {
+    registry: Registry,
+    events_consumed: Counter,
+    events_processed: Family<ResultLabels, Counter>,
+    processing_duration: Histogram,
+    db_query_duration: Family<QueryLabels, Histogram, fn() -> Histogram>,
+    e2e_latency: Histogram,
+    retries: Counter,
+    inflight: Gauge,
+    batch_size: Histogram,
+    commits: Family<ResultLabels, Counter>,
+    rebalances: Family<KindLabels, Counter>,
+    assigned_partitions: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let m = Self {
+            events_consumed: Counter::default(),
+            events_processed: Family::default(),
+            processing_duration: latency_histogram(),
+            db_query_duration: Family::new_with_constructor(latency_histogram),
+            e2e_latency: latency_histogram(),
+            retries: Counter::default(),
+            inflight: Gauge::default(),
+            batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+            commits: Family::default(),
+            rebalances: Family::default(),
+            assigned_partitions: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "events_consumed",
+            "Messages fetched from Kafka and handed to the pipeline",
+            m.events_consumed.clone(),
+        );
+        registry.register(
+            "events_processed",
+            "Events whose processing finished, by result (success, duplicate, dlq, fail)",
+            m.events_processed.clone(),
+        );
+        registry.register(
+            "processing_duration_seconds",
+            "Time from fetching an event to its effects being durable",
+            m.processing_duration.clone(),
+        );
+        registry.register(
+            "db_query_duration_seconds",
+            "Duration of Postgres transactions and queries, by query",
+            m.db_query_duration.clone(),
+        );
+        registry.register(
+            "e2e_latency_seconds",
+            "Time from the producer's message timestamp to the sink's durable write",
+            m.e2e_latency.clone(),
+        );
+        registry.register(
+            "retries",
+            "Sink write attempts retried after a transient error",
+            m.retries.clone(),
+        );
+        registry.register(
+            "inflight_workers",
+            "Messages dispatched to sink workers and not yet durable (bounded by MAX_INFLIGHT)",
+            m.inflight.clone(),
+        );
+        registry.register(
+            "sink_batch_size",
+            "Events per sink transaction",
+            m.batch_size.clone(),
+        );
+        registry.register(
+            "offset_commits",
+            "Kafka offset commits, by result (ok, error)",
+            m.commits.clone(),
+        );
+        registry.register(
+            "rebalances",
+            "Consumer group rebalance callbacks, by kind (assign, revoke, error)",
+            m.rebalances.clone(),
+        );
+        registry.register(
+            "assigned_partitions",
+            "Partitions currently assigned to this consumer",
+            m.assigned_partitions.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("streamsre_build_info", "Build information; always 1", build);
+        Self { registry, ..m }
+    }
+
+    /// Counts messages fetched.
+    pub fn consumed(&self, n: u64) {
+        self.events_consumed.inc_by(n);
+    }
+
+    /// Total messages fetched so far.
+    pub fn consumed_total(&self) -> u64 {
+        self.events_consumed.get()
+    }
+
+    /// Counts finished events by outcome.
+    pub fn processed(&self, outcome: Outcome, n: u64) {
+        if n > 0 {
+            self.processed_counter(outcome).inc_by(n);
+        }
+    }
+
+    /// Total events finished with `outcome` so far.
+    pub fn processed_total(&self, outcome: Outcome) -> u64 {
+        self.processed_counter(outcome).get()
+    }
+
+    fn processed_counter(&self, outcome: Outcome) -> Counter {
+        self.events_processed
+            .get_or_create(&ResultLabels {
+                result: outcome.label(),
+            })
+            .clone()
+    }
+
+    /// Records fetch-to-durable time of one event, in seconds.
+    pub fn processing_duration(&self, seconds: f64) {
+        self.processing_duration.observe(seconds);
+    }
+
+    /// Records the duration of one Postgres query or transaction.
+    pub fn db_query(&self, query: &'static str, seconds: f64) {
+        self.db_query_duration
+            .get_or_create(&QueryLabels { query })
+            .observe(seconds);
+    }
+
+    /// Records produce-to-durable latency of one event.
+    pub fn e2e_latency(&self, seconds: f64) {
+        self.e2e_latency.observe(seconds);
+    }
+
+    /// Counts one retried write.
+    pub fn retry(&self) {
+        self.retries.inc();
+    }
+
+    /// Total retried writes so far.
+    pub fn retries_total(&self) -> u64 {
+        self.retries.get()
+    }
+
+    /// Adjusts the in-flight gauge by `delta`.
+    pub fn inflight_add(&self, delta: i64) {
+        self.inflight.inc_by(delta);
+    }
+
+    /// Records the size of one sink transaction.
+    pub fn batch(&self, events: usize) {
+        self.batch_size.observe(events as f64);
+    }
+
+    /// Counts one offset commit by result.
+    pub fn commit(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.commits.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Counts one rebalance callback (`assign`, `revoke` or `error`).
+    pub fn rebalance(&self, kind: &'static str) {
+        self.rebalances.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// Sets the number of partitions assigned.
+    pub fn assigned(&self, partitions: usize) {
+        self.assigned_partitions.set(partitions as i64);
+    }
+
+    /// Renders the registry in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Encoding into a String cannot fail (fmt::Write for String is infallible).
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding metrics into a String");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_the_seed_names() {
+        let m = Metrics::new();
+        m.consumed(3);
+        m.processed(Outcome::Success, 2);
+        m.processed(Outcome::Dlq, 1);
+        m.db_query("apply_batch", 0.01);
+        m.inflight_add(5);
+        let text = m.encode();
+        for needle in [
+            "events_consumed_total 3",
+            "events_processed_total{result=\"success\"} 2",
+            "events_processed_total{result=\"dlq\"} 1",
+            "processing_duration_seconds_bucket",
+            "db_query_duration_seconds_count{query=\"apply_batch\"} 1",
+            "retries_total 0",
+            "inflight_workers 5",
+            "streamsre_build_info{version=",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        assert_eq!(m.processed_total(Outcome::Success), 2);
+    }
+}
