@@ -18,7 +18,7 @@ struct PartitionState {
     epoch: u64,
     /// Offsets handed out and not yet completed. The smallest one bounds the watermark.
     in_flight: BTreeSet<i64>,
-    /// Highest offset ever tracked in this assignment, if any.
+    /// Most recently tracked offset (the highest, unless the position was rewound).
     highest: Option<i64>,
     /// The last offset handed to a successful commit, to avoid committing the same value twice.
     committed: Option<i64>,
@@ -72,14 +72,16 @@ impl OffsetTracker {
 
     /// Registers a message about to be dispatched. Returns `None` for a partition that is not
     /// assigned (a message fetched before a revoke); such a message must not be processed.
+    ///
+    /// Offsets normally arrive in increasing order. If one arrives at or below the highest seen
+    /// (the consumer's position was rewound), the highest is lowered to it: the watermark may
+    /// then only move conservatively, and nothing between the rewound offset and the old
+    /// highest can be committed before it has been tracked and completed again.
     pub fn track(&mut self, partition: i32, offset: i64) -> Option<Ticket> {
         let state = self.partitions.get_mut(&partition)?;
-        debug_assert!(
-            state.highest.is_none_or(|h| offset > h),
-            "offsets must be tracked in increasing order"
-        );
         state.in_flight.insert(offset);
-        state.highest = Some(state.highest.map_or(offset, |h| h.max(offset)));
+        // Either a new maximum or a rewind; in both cases this is now the highest that counts.
+        state.highest = Some(offset);
         Some(Ticket {
             partition,
             offset,
@@ -240,6 +242,19 @@ mod tests {
         assert_eq!(t.commit_point(0), Some(40));
         assert!(t.complete(fresh));
         assert_eq!(t.commit_point(0), Some(41));
+    }
+
+    #[test]
+    fn a_rewound_position_never_commits_past_untracked_offsets() {
+        let mut t = OffsetTracker::new();
+        t.assign(0);
+        let a = t.track(0, 100).unwrap();
+        t.complete(a);
+        assert_eq!(t.commit_point(0), Some(101));
+        // The position goes back to 90 (e.g. a seek); 91..=99 have not been redone yet.
+        let b = t.track(0, 90).unwrap();
+        t.complete(b);
+        assert_eq!(t.commit_point(0), Some(91), "must not jump back to 101");
     }
 
     #[test]

@@ -1,0 +1,71 @@
+//! librdkafka client configuration shared by every client streamsre creates.
+
+use rdkafka::ClientConfig;
+
+/// Broker list plus arbitrary librdkafka properties from `--kafka-opt key=value`.
+///
+/// The passthrough is applied last, so an operator can override any default streamsre sets
+/// (security settings, fetch sizes, timeouts) without a new flag per property.
+#[derive(Debug, Clone, Default)]
+pub struct KafkaOpts {
+    /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Extra properties, applied after streamsre's defaults.
+    pub extra: Vec<(String, String)>,
+}
+
+impl KafkaOpts {
+    /// A config with the brokers set, `defaults` applied, then the passthrough.
+    pub fn client_config(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (k, v) in defaults {
+            config.set(*k, *v);
+        }
+        for (k, v) in &self.extra {
+            config.set(k, v);
+        }
+        config
+    }
+}
+
+/// Parses one `--kafka-opt` argument of the form `key=value`.
+pub fn parse_kafka_opt(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "expected key=value (a librdkafka property), got {raw:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_key_value_and_rejects_garbage() {
+        assert_eq!(
+            parse_kafka_opt("fetch.max.bytes=1048576"),
+            Ok(("fetch.max.bytes".into(), "1048576".into()))
+        );
+        assert_eq!(
+            parse_kafka_opt("sasl.password=a=b"),
+            Ok(("sasl.password".into(), "a=b".into()))
+        );
+        assert!(parse_kafka_opt("novalue").is_err());
+        assert!(parse_kafka_opt("=x").is_err());
+    }
+
+    #[test]
+    fn passthrough_overrides_defaults() {
+        let opts = KafkaOpts {
+            brokers: "b:9092".into(),
+            extra: vec![("session.timeout.ms".into(), "6000".into())],
+        };
+        let c = opts.client_config(&[("session.timeout.ms", "45000"), ("acks", "all")]);
+        assert_eq!(c.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(c.get("acks"), Some("all"));
+        assert_eq!(c.get("bootstrap.servers"), Some("b:9092"));
+    }
+}

@@ -1,0 +1,492 @@
+//! The source: a consumer-group poll loop on a dedicated OS thread.
+//!
+//! Why a thread and a `BaseConsumer` rather than a `StreamConsumer` on the async runtime:
+//! librdkafka runs rebalance callbacks inside `poll`, and on revoke we must *wait* for the
+//! sink workers to finish the revoked partitions' in-flight work and then commit, before the
+//! partitions are released. Blocking there is only safe on a thread that no async task needs.
+//!
+//! Flow control: at most `MAX_INFLIGHT` messages are dispatched (one semaphore permit each,
+//! released when the work is durable). When no permit is free the loop pauses its partitions
+//! and keeps calling `poll`, so a slow sink becomes broker-side lag instead of memory, and the
+//! consumer keeps its group membership (`max.poll.interval.ms` never expires).
+
+use crate::config::KafkaOpts;
+use anyhow::Context;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use streamsre_flow::{OffsetTracker, Ticket};
+use streamsre_telemetry::Metrics;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Settings of the source.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Brokers and librdkafka passthrough.
+    pub kafka: KafkaOpts,
+    /// Topic to consume.
+    pub topic: String,
+    /// Consumer group id.
+    pub group: String,
+    /// How often durable offsets are committed while running.
+    pub commit_interval: Duration,
+    /// How long a revoke waits for in-flight work of the revoked partitions before abandoning
+    /// it (abandoned work stays uncommitted and is redelivered to the new owner).
+    pub revoke_timeout: Duration,
+    /// How long shutdown waits for the sink workers to drain.
+    pub drain_timeout: Duration,
+}
+
+/// One message handed to the sink side. Owns its bytes and its in-flight permit.
+#[derive(Debug)]
+pub struct Fetched {
+    /// Topic it was read from.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Message key.
+    pub key: Option<Vec<u8>>,
+    /// Message value.
+    pub value: Option<Vec<u8>>,
+    /// Producer (create) timestamp in ms since the epoch, when the broker kept one.
+    pub timestamp_ms: Option<i64>,
+    /// When the source read it, for processing-duration metrics.
+    pub fetched_at: Instant,
+    /// Hand back to [`SharedTracker::complete`] once the message's effects are durable.
+    pub ticket: Ticket,
+    /// Released (dropped) when the work is finished, freeing a slot for the next message.
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// The offset tracker shared by the source thread and the sink workers.
+///
+/// A std mutex (never held across an await) plus a condvar, so the source thread can block
+/// until in-flight work of revoked partitions completes.
+#[derive(Debug, Default)]
+pub struct SharedTracker {
+    inner: Mutex<OffsetTracker>,
+    changed: Condvar,
+}
+
+impl SharedTracker {
+    fn lock(&self) -> MutexGuard<'_, OffsetTracker> {
+        // A panic while holding the lock cannot leave the tracker half-updated in a way that
+        // matters more than stopping would; keep going with the data.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks messages durable. Called by sink workers after their transaction committed.
+    pub fn complete(&self, tickets: impl IntoIterator<Item = Ticket>) {
+        let mut tracker = self.lock();
+        for t in tickets {
+            tracker.complete(t);
+        }
+        drop(tracker);
+        self.changed.notify_all();
+    }
+
+    /// Messages in flight across all partitions.
+    pub fn total_in_flight(&self) -> usize {
+        self.lock().total_in_flight()
+    }
+
+    fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&OffsetTracker) -> bool) -> bool {
+        let guard = self.lock();
+        let (_guard, result) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |t| !done(t))
+            .unwrap_or_else(|e| e.into_inner());
+        !result.timed_out()
+    }
+}
+
+/// What `/readyz` needs to know about the consumer's group membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupState {
+    /// Subscribed and waiting for (or between) assignments: normal during start and rebalances.
+    Joining,
+    /// Member of the group with this many partitions (zero is fine: more members than partitions).
+    Assigned(usize),
+    /// The client reported a fatal error or lost every broker.
+    Failed(String),
+}
+
+/// Group state shared with the readiness probe.
+#[derive(Debug)]
+pub struct KafkaHealth {
+    state: Mutex<GroupState>,
+}
+
+impl Default for KafkaHealth {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(GroupState::Joining),
+        }
+    }
+}
+
+impl KafkaHealth {
+    /// The current state.
+    pub fn state(&self) -> GroupState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, state: GroupState) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
+    }
+
+    /// Clears a broker failure once the client is working again.
+    fn recovered(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*s, GroupState::Failed(_)) {
+            *s = GroupState::Joining;
+        }
+    }
+}
+
+/// Handles the source shares with the rest of the pipeline.
+#[derive(Clone)]
+pub struct SourceShared {
+    /// Offset bookkeeping.
+    pub tracker: Arc<SharedTracker>,
+    /// One permit per message in flight; capacity is `MAX_INFLIGHT`.
+    pub permits: Arc<Semaphore>,
+    /// Group membership state for `/readyz`.
+    pub health: Arc<KafkaHealth>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+struct SourceContext {
+    shared: SourceShared,
+    topic: String,
+    /// Bumped on every rebalance; messages fetched under an older generation are dropped
+    /// before dispatch (they will be fetched again from the committed offset).
+    generation: AtomicU64,
+    revoke_timeout: Duration,
+}
+
+impl SourceContext {
+    fn commit(&self, consumer: &BaseConsumer<Self>, points: &[(i32, i64)], mode: CommitMode) {
+        if points.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for &(p, o) in points {
+            // Offsets are "next to read"; add_partition_offset only fails for invalid offsets.
+            if let Err(e) = tpl.add_partition_offset(&self.topic, p, Offset::Offset(o)) {
+                tracing::error!(partition = p, offset = o, error = %e, "invalid commit offset");
+            }
+        }
+        match consumer.commit(&tpl, mode) {
+            Ok(()) => {
+                let mut tracker = self.shared.tracker.lock();
+                for &(p, o) in points {
+                    tracker.mark_committed(p, o);
+                }
+            }
+            // Not fatal: the offsets stay pending and the next commit carries them.
+            Err(e) => tracing::warn!(error = %e, "offset commit failed"),
+        }
+    }
+}
+
+impl ClientContext for SourceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        use rdkafka::error::RDKafkaErrorCode;
+        let code = error.rdkafka_error_code();
+        if matches!(
+            code,
+            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::Fatal)
+        ) {
+            self.shared
+                .health
+                .set(GroupState::Failed(format!("{error}: {reason}")));
+        }
+        tracing::error!(error = %error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                self.shared.metrics.rebalance("revoke");
+                let parts: Vec<i32> = tpl
+                    .elements_for_topic(&self.topic)
+                    .iter()
+                    .map(|e| e.partition())
+                    .collect();
+                // Finish what was dispatched for these partitions, so the new owner starts
+                // exactly after it; past the timeout, abandon it uncommitted (redelivered).
+                let drained = self.shared.tracker.wait_until(self.revoke_timeout, |t| {
+                    parts.iter().all(|p| t.in_flight(*p) == 0)
+                });
+                if !drained {
+                    tracing::warn!(
+                        ?parts,
+                        timeout = ?self.revoke_timeout,
+                        "revoke: in-flight work did not finish in time; leaving it uncommitted for the next owner"
+                    );
+                }
+                let points: Vec<(i32, i64)> = {
+                    let tracker = self.shared.tracker.lock();
+                    parts
+                        .iter()
+                        .filter_map(|&p| tracker.commit_point(p).map(|o| (p, o)))
+                        .collect()
+                };
+                self.commit(consumer, &points, CommitMode::Sync);
+                let mut tracker = self.shared.tracker.lock();
+                for p in &parts {
+                    tracker.revoke(*p);
+                }
+                drop(tracker);
+                self.shared.health.set(GroupState::Joining);
+                tracing::info!(?parts, committed = ?points, "partitions revoked");
+            }
+            Rebalance::Assign(tpl) => {
+                self.shared.metrics.rebalance("assign");
+                let mut tracker = self.shared.tracker.lock();
+                for e in tpl.elements_for_topic(&self.topic) {
+                    tracker.assign(e.partition());
+                }
+            }
+            Rebalance::Error(e) => {
+                self.shared.metrics.rebalance("error");
+                tracing::error!(error = %e, "rebalance error");
+                self.shared.health.set(GroupState::Failed(e.to_string()));
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let parts: Vec<i32> = tpl
+                .elements_for_topic(&self.topic)
+                .iter()
+                .map(|e| e.partition())
+                .collect();
+            self.shared.metrics.assigned(parts.len());
+            self.shared.health.set(GroupState::Assigned(parts.len()));
+            tracing::info!(?parts, "partitions assigned");
+        } else if let Rebalance::Revoke(_) = rebalance {
+            self.shared.metrics.assigned(0);
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        // librdkafka reports both sync and async commits here, so this is the one place
+        // commits are counted.
+        self.shared.metrics.commit(result.is_ok());
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "offset commit failed");
+        }
+    }
+}
+
+/// A fetched message waiting for an in-flight permit.
+struct Pending {
+    generation: u64,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp_ms: Option<i64>,
+    fetched_at: Instant,
+}
+
+impl Pending {
+    fn from_message(m: &BorrowedMessage<'_>, generation: u64) -> Self {
+        Self {
+            generation,
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            timestamp_ms: m.timestamp().to_millis(),
+            fetched_at: Instant::now(),
+        }
+    }
+}
+
+/// How long one `poll` may block while idle; bounds shutdown and pause/resume latency.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Runs the source until `stop` is set, then drains and commits.
+///
+/// `dispatch` hands a message to the sink side and returns false once the sink side has shut
+/// down. `workers_done` disconnects when every sink worker has exited (all its senders are
+/// dropped); shutdown waits for that before the final commit.
+pub fn run_source(
+    config: SourceConfig,
+    shared: SourceShared,
+    mut dispatch: impl FnMut(Fetched) -> bool,
+    stop: Arc<AtomicBool>,
+    workers_done: std::sync::mpsc::Receiver<()>,
+    runtime: tokio::runtime::Handle,
+) -> anyhow::Result<()> {
+    let group = config.group.clone();
+    let context = SourceContext {
+        shared: shared.clone(),
+        topic: config.topic.clone(),
+        generation: AtomicU64::new(0),
+        revoke_timeout: config.revoke_timeout,
+    };
+    let consumer: BaseConsumer<SourceContext> = config
+        .kafka
+        .client_config(&[
+            ("group.id", group.as_str()),
+            // Offsets are committed by us, and only for messages whose effects are durable.
+            ("enable.auto.commit", "false"),
+            // Never let librdkafka store a position on its own: a stored offset is a promise
+            // that everything before it is done, and only the tracker knows that.
+            ("enable.auto.offset.store", "false"),
+            // A new group starts at the beginning so events produced before it joined count.
+            ("auto.offset.reset", "earliest"),
+            // Detect a dead member within 10 s. Brokers such as Tansu also complete a join
+            // only after about this long, so a shorter value speeds up rebalances there.
+            ("session.timeout.ms", "10000"),
+            ("heartbeat.interval.ms", "3000"),
+            // Surface end-of-partition as nothing rather than as an error event.
+            ("enable.partition.eof", "false"),
+        ])
+        .create_with_context(context)
+        .with_context(|| format!("creating Kafka consumer for {}", config.kafka.brokers))?;
+    consumer
+        .subscribe(&[&config.topic])
+        .with_context(|| format!("subscribing to {}", config.topic))?;
+    tracing::info!(topic = %config.topic, group = %group, "subscribed");
+
+    let topic: Arc<str> = Arc::from(config.topic.as_str());
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    // The rebalance generation at which partitions were paused, if they are.
+    let mut paused_at: Option<u64> = None;
+    let mut last_commit = Instant::now();
+    let mut sink_open = true;
+
+    while !stop.load(Ordering::SeqCst) && sink_open {
+        let generation = consumer.context().generation.load(Ordering::SeqCst);
+
+        // Dispatch waiting messages while permits last, oldest first (offset order).
+        while let Some(front) = pending.front() {
+            if front.generation != generation {
+                pending.pop_front();
+                continue;
+            }
+            let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
+                break;
+            };
+            let m = pending.pop_front().expect("front exists");
+            let Some(ticket) = shared.tracker.lock().track(m.partition, m.offset) else {
+                continue; // partition no longer ours
+            };
+            shared.metrics.inflight_add(1);
+            let fetched = Fetched {
+                topic: topic.clone(),
+                partition: m.partition,
+                offset: m.offset,
+                key: m.key,
+                value: m.value,
+                timestamp_ms: m.timestamp_ms,
+                fetched_at: m.fetched_at,
+                ticket,
+                permit,
+            };
+            if !dispatch(fetched) {
+                sink_open = false;
+                break;
+            }
+        }
+
+        // Backpressure: pause while messages wait for permits, resume when they are gone.
+        let blocked = !pending.is_empty();
+        match (blocked, paused_at) {
+            (true, Some(g)) if g == generation => {}
+            (true, _) => {
+                if let Ok(assignment) = consumer.assignment() {
+                    if let Err(e) = consumer.pause(&assignment) {
+                        tracing::warn!(error = %e, "pausing partitions failed");
+                    }
+                }
+                paused_at = Some(generation);
+            }
+            (false, Some(_)) => {
+                if let Ok(assignment) = consumer.assignment() {
+                    if let Err(e) = consumer.resume(&assignment) {
+                        tracing::warn!(error = %e, "resuming partitions failed");
+                    }
+                }
+                paused_at = None;
+            }
+            (false, None) => {}
+        }
+
+        let timeout = if blocked {
+            // Wake as soon as a permit frees up (or after POLL_INTERVAL), then poll without
+            // blocking: that serves rebalance callbacks and keeps the group membership alive.
+            let permits = shared.permits.clone();
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(POLL_INTERVAL, permits.acquire()).await;
+            });
+            Duration::ZERO
+        } else {
+            POLL_INTERVAL
+        };
+        match consumer.poll(timeout) {
+            Some(Ok(message)) => {
+                shared.health.recovered();
+                shared.metrics.consumed(1);
+                let generation = consumer.context().generation.load(Ordering::SeqCst);
+                pending.push_back(Pending::from_message(&message, generation));
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "kafka poll error"),
+            None => {}
+        }
+
+        if last_commit.elapsed() >= config.commit_interval {
+            let points = shared.tracker.lock().pending_commits();
+            consumer.context().commit(&consumer, &points, CommitMode::Async);
+            last_commit = Instant::now();
+        }
+    }
+
+    // Shutdown: no new dispatches; let the workers finish what they hold, then commit it.
+    let undispatched = pending.len();
+    drop(pending);
+    drop(dispatch);
+    tracing::info!(undispatched, "source stopping; draining sink workers");
+    let deadline = Instant::now() + config.drain_timeout;
+    loop {
+        // Keep serving the consumer (commit callbacks, heartbeats) while waiting.
+        consumer.poll(Duration::ZERO);
+        match workers_done.recv_timeout(Duration::from_millis(50)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                tracing::warn!(
+                    timeout = ?config.drain_timeout,
+                    "sink workers did not drain in time; unfinished work stays uncommitted"
+                );
+                break;
+            }
+            _ => break,
+        }
+    }
+    let points = shared.tracker.lock().pending_commits();
+    consumer
+        .context()
+        .commit(&consumer, &points, CommitMode::Sync);
+    tracing::info!(committed = ?points, "final offsets committed; leaving the group");
+    // Dropping the consumer closes it: the final revoke runs and the member leaves the group.
+    drop(consumer);
+    Ok(())
+}
