@@ -22,10 +22,18 @@ fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_512b");
     group.throughput(Throughput::Elements(1));
     group.bench_function("baseline_serde_value", |b| {
-        b.iter(|| serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&bytes)).unwrap())
+        b.iter(|| {
+            serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&bytes)).unwrap()
+        })
     });
     group.bench_function("streamsre_decode_validate", |b| {
-        b.iter(|| decode(Some(std::hint::black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES).unwrap())
+        b.iter(|| {
+            decode(
+                Some(std::hint::black_box(&bytes)),
+                DEFAULT_MAX_MESSAGE_BYTES,
+            )
+            .unwrap()
+        })
     });
     group.finish();
 }

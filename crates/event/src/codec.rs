@@ -67,11 +67,21 @@ mod tests {
     #[test]
     fn wire_format_uses_seed_field_names() {
         let json: serde_json::Value = serde_json::from_slice(&encode(&sample())).unwrap();
-        for field in ["event_id", "event_type", "key", "ts", "schema_version", "payload"] {
+        for field in [
+            "event_id",
+            "event_type",
+            "key",
+            "ts",
+            "schema_version",
+            "payload",
+        ] {
             assert!(json.get(field).is_some(), "missing {field}");
         }
         for field in ["review_id", "rating", "text"] {
-            assert!(json["payload"].get(field).is_some(), "missing payload.{field}");
+            assert!(
+                json["payload"].get(field).is_some(),
+                "missing payload.{field}"
+            );
         }
         assert_eq!(json["ts"], "2026-01-02T03:04:05Z");
     }
@@ -81,6 +91,9 @@ mod tests {
         let mut json: serde_json::Value = serde_json::from_slice(&encode(&sample())).unwrap();
         json["added_later"] = serde_json::json!(true);
         let bytes = serde_json::to_vec(&json).unwrap();
-        assert_eq!(decode(Some(&bytes), DEFAULT_MAX_MESSAGE_BYTES), Ok(sample()));
+        assert_eq!(
+            decode(Some(&bytes), DEFAULT_MAX_MESSAGE_BYTES),
+            Ok(sample())
+        );
     }
 }

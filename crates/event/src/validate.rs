@@ -193,30 +193,121 @@ mod tests {
         let cases: Vec<(&str, Option<Vec<u8>>, &str, &str)> = vec![
             ("tombstone", None, "missing_value", "no value"),
             ("empty", Some(vec![]), "empty_value", "empty"),
-            ("too large", Some(vec![b' '; MAX + 1]), "too_large", "over the 4096-byte limit"),
-            ("not utf-8", Some(vec![b'{', 0xff, 0xfe]), "not_utf8", "position 1"),
-            ("not json", Some(b"hello".to_vec()), "invalid_json", "expected value"),
-            ("truncated", Some(valid_json[..40].to_vec()), "truncated_json", "EOF"),
-            ("missing key", Some(without("key")), "missing_field", "missing field `key`"),
-            ("missing payload", Some(without("payload")), "missing_field", "`payload`"),
-            ("rating is a string", Some(with(&["payload", "rating"], json!("five"))), "wrong_type", "invalid type"),
-            ("null payload", Some(with(&["payload"], json!(null))), "wrong_type", "null"),
-            ("bad uuid", Some(with(&["event_id"], json!("not-a-uuid"))), "invalid_field", "UUID"),
-            ("bad timestamp", Some(with(&["ts"], json!("yesterday"))), "invalid_field", "input"),
-            ("rating 0", Some(with(&["payload", "rating"], json!(0))), "rating_out_of_range", "rating 0"),
-            ("rating 6", Some(with(&["payload", "rating"], json!(6))), "rating_out_of_range", "rating 6"),
-            ("schema v2", Some(with(&["schema_version"], json!(2))), "unsupported_schema_version", "schema_version 2"),
-            ("other type", Some(with(&["event_type"], json!("review_deleted"))), "unsupported_event_type", "review_deleted"),
-            ("empty key", Some(with(&["key"], json!(""))), "empty_field", "key is empty"),
-            ("empty review id", Some(with(&["payload", "review_id"], json!(" "))), "empty_field", "payload.review_id"),
-            ("nil uuid", Some(with(&["event_id"], json!("00000000-0000-0000-0000-000000000000"))), "nil_event_id", "nil"),
+            (
+                "too large",
+                Some(vec![b' '; MAX + 1]),
+                "too_large",
+                "over the 4096-byte limit",
+            ),
+            (
+                "not utf-8",
+                Some(vec![b'{', 0xff, 0xfe]),
+                "not_utf8",
+                "position 1",
+            ),
+            (
+                "not json",
+                Some(b"hello".to_vec()),
+                "invalid_json",
+                "expected value",
+            ),
+            (
+                "truncated",
+                Some(valid_json[..40].to_vec()),
+                "truncated_json",
+                "EOF",
+            ),
+            (
+                "missing key",
+                Some(without("key")),
+                "missing_field",
+                "missing field `key`",
+            ),
+            (
+                "missing payload",
+                Some(without("payload")),
+                "missing_field",
+                "`payload`",
+            ),
+            (
+                "rating is a string",
+                Some(with(&["payload", "rating"], json!("five"))),
+                "wrong_type",
+                "invalid type",
+            ),
+            (
+                "null payload",
+                Some(with(&["payload"], json!(null))),
+                "wrong_type",
+                "null",
+            ),
+            (
+                "bad uuid",
+                Some(with(&["event_id"], json!("not-a-uuid"))),
+                "invalid_field",
+                "UUID",
+            ),
+            (
+                "bad timestamp",
+                Some(with(&["ts"], json!("yesterday"))),
+                "invalid_field",
+                "input",
+            ),
+            (
+                "rating 0",
+                Some(with(&["payload", "rating"], json!(0))),
+                "rating_out_of_range",
+                "rating 0",
+            ),
+            (
+                "rating 6",
+                Some(with(&["payload", "rating"], json!(6))),
+                "rating_out_of_range",
+                "rating 6",
+            ),
+            (
+                "schema v2",
+                Some(with(&["schema_version"], json!(2))),
+                "unsupported_schema_version",
+                "schema_version 2",
+            ),
+            (
+                "other type",
+                Some(with(&["event_type"], json!("review_deleted"))),
+                "unsupported_event_type",
+                "review_deleted",
+            ),
+            (
+                "empty key",
+                Some(with(&["key"], json!(""))),
+                "empty_field",
+                "key is empty",
+            ),
+            (
+                "empty review id",
+                Some(with(&["payload", "review_id"], json!(" "))),
+                "empty_field",
+                "payload.review_id",
+            ),
+            (
+                "nil uuid",
+                Some(with(
+                    &["event_id"],
+                    json!("00000000-0000-0000-0000-000000000000"),
+                )),
+                "nil_event_id",
+                "nil",
+            ),
         ];
         for (name, input, kind, needle) in cases {
             let err = decode(input.as_deref(), MAX).expect_err(name);
             assert_eq!(err.kind(), kind, "{name}: {err}");
             let reason = err.reason();
             assert!(reason.starts_with(kind), "{name}: {reason}");
-            assert!(reason.contains(needle), "{name}: reason {reason:?} lacks {needle:?}");
+            assert!(
+                reason.contains(needle),
+                "{name}: reason {reason:?} lacks {needle:?}"
+            );
         }
     }
 

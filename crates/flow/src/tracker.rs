@@ -220,7 +220,10 @@ mod tests {
         t.mark_committed(0, 8);
         assert!(t.pending_commits().is_empty());
         let b = t.track(0, 8).unwrap();
-        assert!(t.pending_commits().is_empty(), "watermark has not moved yet");
+        assert!(
+            t.pending_commits().is_empty(),
+            "watermark has not moved yet"
+        );
         t.complete(b);
         assert_eq!(t.pending_commits(), vec![(0, 9)]);
     }
@@ -232,13 +235,20 @@ mod tests {
         let old = t.track(0, 50).unwrap();
         t.revoke(0);
         assert!(!t.is_assigned(0));
-        assert_eq!(t.track(0, 51), None, "messages of a revoked partition are refused");
+        assert_eq!(
+            t.track(0, 51),
+            None,
+            "messages of a revoked partition are refused"
+        );
         assert!(!t.complete(old), "completion after revoke is ignored");
 
         // Reassigned: fetching restarts from the committed offset, below the old ticket.
         t.assign(0);
         let fresh = t.track(0, 40).unwrap();
-        assert!(!t.complete(old), "a ticket of the old assignment must not move the new watermark");
+        assert!(
+            !t.complete(old),
+            "a ticket of the old assignment must not move the new watermark"
+        );
         assert_eq!(t.commit_point(0), Some(40));
         assert!(t.complete(fresh));
         assert_eq!(t.commit_point(0), Some(41));

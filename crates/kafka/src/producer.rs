@@ -152,7 +152,11 @@ impl ProducerContext for DeliveryCounter {
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 let mut first = self.first_error.lock().unwrap_or_else(|e| e.into_inner());
                 first.get_or_insert_with(|| {
-                    format!("{err} (partition {}, offset {})", msg.partition(), msg.offset())
+                    format!(
+                        "{err} (partition {}, offset {})",
+                        msg.partition(),
+                        msg.offset()
+                    )
                 });
             }
         }
@@ -192,7 +196,9 @@ pub fn run_load(
 
     let total = match (config.count, config.duration) {
         (Some(n), _) => Some(n),
-        (None, Some(d)) if config.rate > 0.0 => Some((config.rate * d.as_secs_f64()).round() as u64),
+        (None, Some(d)) if config.rate > 0.0 => {
+            Some((config.rate * d.as_secs_f64()).round() as u64)
+        }
         _ => None,
     };
     let deadline = config.duration.map(|d| Instant::now() + d);
@@ -268,7 +274,11 @@ pub fn send_raw(
     timeout: Duration,
 ) -> anyhow::Result<LoadReport> {
     let producer: ThreadedProducer<DeliveryCounter> = kafka
-        .client_config(&[("acks", "all"), ("linger.ms", "5"), ("message.max.bytes", "4000000")])
+        .client_config(&[
+            ("acks", "all"),
+            ("linger.ms", "5"),
+            ("message.max.bytes", "4000000"),
+        ])
         .create_with_context(DeliveryCounter::default())
         .context("creating Kafka producer")?;
     let start = Instant::now();
@@ -319,7 +329,10 @@ mod tests {
         let mut c = EventGenerator::new(workload(43));
         for _ in 0..100 {
             let (x, y, z) = (a.next_event(), b.next_event(), c.next_event());
-            assert_eq!((x.event_id, &x.key, &x.payload), (y.event_id, &y.key, &y.payload));
+            assert_eq!(
+                (x.event_id, &x.key, &x.payload),
+                (y.event_id, &y.key, &y.payload)
+            );
             assert_ne!(x.event_id, z.event_id);
         }
     }

@@ -1,1 +1,253 @@
-//! placeholder
+//! The consume service, assembled: source thread → key-hashed lanes → Postgres sink workers →
+//! offset tracker → commits, plus the ops HTTP endpoints.
+//!
+//! [`run`] is what `streamsre consume` calls. Shutdown is a parameter (any future), so tests
+//! can stop the service the same way SIGTERM does: stop fetching, let every lane finish what
+//! it holds, commit, leave the group.
+
+mod probe;
+mod worker;
+
+use anyhow::{bail, Context};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use streamsre_flow::lane_for;
+use streamsre_kafka::source::{run_source, KafkaHealth, SharedTracker, SourceConfig, SourceShared};
+use streamsre_retry::Backoff;
+use streamsre_sink::{PgSink, PgSinkConfig, SinkError};
+use streamsre_telemetry::metrics::Outcome;
+use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+pub use worker::SinkMode;
+
+/// Everything `streamsre consume` can be told.
+#[derive(Debug, Clone)]
+pub struct ConsumeConfig {
+    /// Kafka side.
+    pub source: SourceConfig,
+    /// Postgres URL (may contain a password: never log it unredacted).
+    pub database_url: String,
+    /// Upper bound on messages between fetch and durable write, across all lanes.
+    pub max_inflight: usize,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub metrics_addr: SocketAddr,
+    /// Number of lanes, each with one sink worker and one Postgres connection.
+    pub sink_workers: usize,
+    /// How each lane writes.
+    pub sink_mode: SinkMode,
+    /// Most events per sink transaction.
+    pub batch_size: usize,
+    /// How long a lane waits for a batch to fill while more messages can still arrive.
+    pub batch_linger: Duration,
+    /// Messages larger than this go to the DLQ unparsed.
+    pub max_message_bytes: usize,
+    /// Wait between retries of a transient sink failure.
+    pub backoff: Backoff,
+    /// Timeout of each dependency check behind `/readyz`.
+    pub readiness_timeout: Duration,
+}
+
+/// Figures from one run, printed by `streamsre consume` when it stops.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunSummary {
+    /// Messages fetched.
+    pub consumed: u64,
+    /// Events applied for the first time.
+    pub applied: u64,
+    /// Redelivered events skipped by the dedup ledger.
+    pub duplicates: u64,
+    /// Messages written to the DLQ.
+    pub dlq: u64,
+    /// Messages abandoned uncommitted at shutdown (will be redelivered).
+    pub abandoned: u64,
+    /// Sink attempts retried.
+    pub retries: u64,
+    /// Seconds from the first fetch to the last durable write.
+    pub active_seconds: f64,
+    /// Finished events per active second.
+    pub throughput_eps: f64,
+    /// Median produce-to-durable latency in milliseconds.
+    pub e2e_p50_ms: Option<f64>,
+    /// 99th percentile produce-to-durable latency in milliseconds.
+    pub e2e_p99_ms: Option<f64>,
+}
+
+/// Connects to Postgres and applies migrations, retrying transient failures until `cancel`.
+async fn connect_sink(
+    config: &ConsumeConfig,
+    cancel: &CancellationToken,
+) -> anyhow::Result<PgSink> {
+    let pg = PgSinkConfig {
+        url: config.database_url.clone(),
+        pool_size: config.sink_workers + 2,
+        connect_timeout: Duration::from_secs(5),
+    };
+    let mut attempt = 0;
+    loop {
+        let result = async {
+            let sink = PgSink::connect(&pg).await?;
+            sink.migrate().await?;
+            Ok::<_, SinkError>(sink)
+        }
+        .await;
+        match result {
+            Ok(sink) => return Ok(sink),
+            Err(SinkError::Permanent(reason)) => bail!(
+                "cannot use database {}: {reason}",
+                redact_url(&config.database_url)
+            ),
+            Err(SinkError::Retriable(reason)) => {
+                let delay = config.backoff.delay(attempt, &mut rand::thread_rng());
+                tracing::warn!(database = %redact_url(&config.database_url), %reason, ?delay, "database not available yet; retrying");
+                attempt += 1;
+                tokio::select! {
+                    _ = cancel.cancelled() => bail!("shut down while waiting for the database"),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs the consume service until `shutdown` resolves (or the source fails), then drains,
+/// commits and returns the run's figures.
+pub async fn run(
+    config: ConsumeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<RunSummary> {
+    if config.max_inflight == 0 || config.sink_workers == 0 || config.batch_size == 0 {
+        bail!("--max-inflight, --sink-workers and --batch-size must be at least 1");
+    }
+    let cancel = CancellationToken::new();
+    tokio::pin!(shutdown);
+
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(KafkaHealth::default());
+
+    // Serve /healthz and /metrics from the start, so a supervisor sees the process alive (and
+    // not ready) while it waits for Postgres.
+    let listener = tokio::net::TcpListener::bind(config.metrics_addr)
+        .await
+        .with_context(|| format!("binding the metrics address {}", config.metrics_addr))?;
+    let probe = Arc::new(probe::Probe::new(health.clone(), config.readiness_timeout));
+    let router = streamsre_telemetry::app(metrics.clone(), probe.clone());
+    let http_cancel = cancel.clone();
+    let http = tokio::spawn(streamsre_telemetry::serve(listener, router, async move {
+        http_cancel.cancelled().await
+    }));
+    tracing::info!(addr = %config.metrics_addr, "serving /healthz /readyz /metrics");
+
+    let sink = tokio::select! {
+        sink = connect_sink(&config, &cancel) => sink?,
+        _ = &mut shutdown => {
+            cancel.cancel();
+            let _ = http.await;
+            return Ok(RunSummary::default());
+        }
+    };
+    probe.set_sink(sink.clone());
+    tracing::info!(database = %redact_url(&config.database_url), "database ready, migrations applied");
+
+    let shared = SourceShared {
+        tracker: Arc::new(SharedTracker::default()),
+        permits: Arc::new(Semaphore::new(config.max_inflight)),
+        health,
+        metrics: metrics.clone(),
+    };
+    let latency = Arc::new(LatencyStats::default());
+    let ctx = Arc::new(worker::WorkerContext::new(
+        sink,
+        &config,
+        shared.clone(),
+        latency.clone(),
+        cancel.clone(),
+    ));
+
+    // One bounded channel per lane. Capacity max_inflight can never fill (permits bound the
+    // total), so the source thread never blocks on a send.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let mut lanes = Vec::with_capacity(config.sink_workers);
+    let mut workers = Vec::with_capacity(config.sink_workers);
+    for lane in 0..config.sink_workers {
+        let (tx, rx) = mpsc::channel(config.max_inflight);
+        lanes.push(tx);
+        workers.push(tokio::spawn(worker::run_lane(
+            lane,
+            rx,
+            ctx.clone(),
+            done_tx.clone(),
+        )));
+    }
+    drop(done_tx);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (source_tx, mut source_rx) = tokio::sync::oneshot::channel();
+    let source_thread = {
+        let stop = stop.clone();
+        let source_config = config.source.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let lane_count = lanes.len();
+        std::thread::Builder::new()
+            .name("kafka-source".into())
+            .spawn(move || {
+                let dispatch = move |msg: streamsre_kafka::source::Fetched| {
+                    // Key-hashed lanes keep per-key order across partitions; keyless messages
+                    // have no order to keep beyond their partition's.
+                    let lane = match &msg.key {
+                        Some(k) => lane_for(k, lane_count),
+                        None => lane_for(&msg.partition.to_le_bytes(), lane_count),
+                    };
+                    lanes[lane].blocking_send(msg).is_ok()
+                };
+                let result = run_source(source_config, shared, dispatch, stop, done_rx, runtime);
+                let _ = source_tx.send(result);
+            })
+            .context("spawning the source thread")?
+    };
+
+    let source_result = tokio::select! {
+        _ = &mut shutdown => {
+            tracing::info!("shutdown requested: stop fetching, drain in-flight work, commit");
+            None
+        }
+        result = &mut source_rx => Some(result),
+    };
+    stop.store(true, Ordering::SeqCst);
+    // Retry sleeps end now; work that is not yet durable is abandoned uncommitted.
+    cancel.cancel();
+    let source_result = match source_result {
+        Some(r) => r,
+        None => source_rx.await,
+    }
+    .unwrap_or_else(|_| Err(anyhow::anyhow!("source thread ended without a result")));
+    let _ = tokio::task::spawn_blocking(move || source_thread.join()).await;
+    for w in workers {
+        let _ = w.await;
+    }
+    let _ = http.await;
+    source_result?;
+
+    let (active, _) = ctx.active_window();
+    let finished = metrics.processed_total(Outcome::Success)
+        + metrics.processed_total(Outcome::Duplicate)
+        + metrics.processed_total(Outcome::Dlq);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let summary = RunSummary {
+        consumed: metrics.consumed_total(),
+        applied: metrics.processed_total(Outcome::Success),
+        duplicates: metrics.processed_total(Outcome::Duplicate),
+        dlq: metrics.processed_total(Outcome::Dlq),
+        abandoned: metrics.processed_total(Outcome::Fail),
+        retries: metrics.retries_total(),
+        active_seconds: active.as_secs_f64(),
+        throughput_eps: finished as f64 / active.as_secs_f64().max(1e-9),
+        e2e_p50_ms: latency.quantile(0.5).map(ms),
+        e2e_p99_ms: latency.quantile(0.99).map(ms),
+    };
+    Ok(summary)
+}

@@ -52,7 +52,11 @@ mod tests {
         assert_eq!(b.ceiling(1), Duration::from_millis(200));
         assert_eq!(b.ceiling(5), Duration::from_millis(3200));
         assert_eq!(b.ceiling(6), Duration::from_secs(5));
-        assert_eq!(b.ceiling(1000), Duration::from_secs(5), "no overflow on huge attempts");
+        assert_eq!(
+            b.ceiling(1000),
+            Duration::from_secs(5),
+            "no overflow on huge attempts"
+        );
     }
 
     #[test]

@@ -126,7 +126,11 @@ mod tests {
                     DependencyStatus {
                         name: "postgres",
                         ok,
-                        detail: if ok { "ping ok".into() } else { "timed out".into() },
+                        detail: if ok {
+                            "ping ok".into()
+                        } else {
+                            "timed out".into()
+                        },
                     },
                 ]
             })
@@ -153,7 +157,10 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(json["status"], "not_ready");
         let pg = &json["dependencies"][1];
-        assert_eq!((pg["name"].as_str(), pg["ok"].as_bool()), (Some("postgres"), Some(false)));
+        assert_eq!(
+            (pg["name"].as_str(), pg["ok"].as_bool()),
+            (Some("postgres"), Some(false))
+        );
 
         let (code, _) = get(router.clone(), "/healthz").await;
         assert_eq!(code, StatusCode::OK);

@@ -192,7 +192,8 @@ impl PgSink {
 
         let mut applied = 0usize;
         if !unique.is_empty() {
-            let col = |f: fn(&ValidEvent) -> String| unique.iter().map(|e| f(e)).collect::<Vec<_>>();
+            let col =
+                |f: fn(&ValidEvent) -> String| unique.iter().map(|e| f(e)).collect::<Vec<_>>();
             let ids: Vec<Uuid> = unique.iter().map(|e| e.event.event_id).collect();
             let review_ids = col(|e| e.event.payload.review_id.clone());
             let keys = col(|e| e.event.key.clone());
@@ -265,7 +266,14 @@ impl PgSink {
         tx.execute(
             "INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&p.review_id, &id, &e.event.key, &p.rating, &p.text, &e.event.ts],
+            &[
+                &p.review_id,
+                &id,
+                &e.event.key,
+                &p.rating,
+                &p.text,
+                &e.event.ts,
+            ],
         )
         .await?;
         tx.execute(

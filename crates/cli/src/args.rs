@@ -1,0 +1,269 @@
+//! Command-line interface. Every flag also reads an environment variable (shown in `--help`);
+//! values that may carry secrets hide their environment value from `--help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::time::Duration;
+use streamsre_kafka::parse_kafka_opt;
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 10s, 2m)"))
+}
+
+/// streamsre: Kafka → PostgreSQL, effectively once, with bounded memory.
+#[derive(Debug, Parser)]
+#[command(name = "streamsre", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format; default: json when stderr is not a terminal, text otherwise.
+    #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormatArg>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The effective log format.
+    pub fn log_format(&self) -> streamsre_telemetry::logging::LogFormat {
+        use streamsre_telemetry::logging::LogFormat;
+        match self.log_format {
+            Some(LogFormatArg::Json) => LogFormat::Json,
+            Some(LogFormatArg::Text) => LogFormat::Text,
+            None => LogFormat::detect(),
+        }
+    }
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Text,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or list topics (works against any Kafka-protocol broker).
+    #[command(subcommand)]
+    Topic(TopicCommand),
+    /// Apply database migrations (idempotent; `consume` also applies them at start).
+    Migrate(MigrateArgs),
+    /// Generate load: seed-schema events at a fixed (open-model) rate.
+    Produce(ProduceArgs),
+    /// Run the consumer service: Kafka → Postgres, effectively once.
+    Consume(ConsumeArgs),
+}
+
+/// Broker connection flags shared by every Kafka command.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Bootstrap brokers, comma-separated.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// Extra librdkafka property, `key=value`; repeatable (env: `;`-separated).
+    #[arg(long = "kafka-opt", env = "KAFKA_OPTS", value_delimiter = ';',
+          value_parser = parse_kafka_opt, hide_env_values = true)]
+    pub kafka_opt: Vec<(String, String)>,
+}
+
+impl KafkaArgs {
+    /// As the library's options type.
+    pub fn opts(&self) -> streamsre_kafka::KafkaOpts {
+        streamsre_kafka::KafkaOpts {
+            brokers: self.brokers.clone(),
+            extra: self.kafka_opt.clone(),
+        }
+    }
+}
+
+/// `topic` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create a topic; succeeds if it already exists.
+    Create {
+        /// Topic name.
+        name: String,
+        /// Number of partitions.
+        #[arg(long, env = "TOPIC_PARTITIONS", default_value_t = 12)]
+        partitions: i32,
+        /// Replication factor.
+        #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
+        replication: i32,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+    /// List topics and their partition counts.
+    List {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+}
+
+/// Postgres connection flag.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL. Its password is never logged or shown.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "postgres://postgres@127.0.0.1:5432/streamsre"
+    )]
+    pub database_url: String,
+}
+
+/// `migrate` flags.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// `produce` flags.
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Destination topic.
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+    pub topic: String,
+    /// Events per second (open model: the schedule does not slow down); 0 = as fast as possible.
+    #[arg(long, env = "RATE_PER_SEC", default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Run this long (e.g. 30s); with --rate, sends rate × duration events.
+    #[arg(long, env = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Send exactly this many events (takes precedence over --duration).
+    #[arg(long, env = "COUNT")]
+    pub count: Option<u64>,
+    /// Percentage of events keyed to the hot keys.
+    #[arg(long, env = "HOT_KEY_PCT", default_value_t = 80.0)]
+    pub hot_key_pct: f64,
+    /// Number of hot keys.
+    #[arg(long, env = "HOT_KEYS", default_value_t = 10)]
+    pub hot_keys: u64,
+    /// Number of cold keys (long-tail cardinality).
+    #[arg(long, env = "KEYS", default_value_t = 10_000)]
+    pub keys: u64,
+    /// Approximate encoded size of each event in bytes (the review text is padded).
+    #[arg(long, env = "MSG_SIZE", default_value_t = 512)]
+    pub msg_size: usize,
+    /// Generator seed: the same seed produces the same ids, keys and payloads. Default: random.
+    #[arg(long, env = "SEED")]
+    pub seed: Option<u64>,
+}
+
+/// `consume --sink-mode` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SinkModeArg {
+    /// One transaction per batch through the dedup ledger.
+    Batch,
+    /// One transaction per event (the seed's pattern; slow, kept as a baseline).
+    Single,
+}
+
+/// `consume --summary-format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SummaryFormat {
+    /// Aligned text.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// `consume` flags.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Topic to consume.
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+    pub topic: String,
+    /// Consumer group id.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
+    pub group: String,
+    /// Most messages between fetch and durable write; the memory bound of the pipeline.
+    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 64)]
+    pub max_inflight: usize,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:2112")]
+    pub metrics_addr: SocketAddr,
+    /// Parallel sink lanes (events of one key always use the same lane).
+    #[arg(long, env = "SINK_WORKERS", default_value_t = 4)]
+    pub sink_workers: usize,
+    /// How lanes write to Postgres.
+    #[arg(long, env = "SINK_MODE", value_enum, default_value = "batch")]
+    pub sink_mode: SinkModeArg,
+    /// Most events per transaction.
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 500)]
+    pub batch_size: usize,
+    /// How long a lane waits for its batch to fill.
+    #[arg(long, env = "BATCH_LINGER", value_parser = parse_duration, default_value = "5ms")]
+    pub batch_linger: Duration,
+    /// How often durable offsets are committed.
+    #[arg(long, env = "COMMIT_INTERVAL", value_parser = parse_duration, default_value = "1s")]
+    pub commit_interval: Duration,
+    /// How long a rebalance waits for in-flight work of revoked partitions.
+    #[arg(long, env = "REVOKE_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub revoke_timeout: Duration,
+    /// How long shutdown waits for in-flight work before leaving it uncommitted.
+    #[arg(long, env = "DRAIN_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    pub drain_timeout: Duration,
+    /// Larger message values go to the DLQ without being parsed.
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = streamsre_event::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Timeout of each /readyz dependency check.
+    #[arg(long, env = "READINESS_TIMEOUT", value_parser = parse_duration, default_value = "2s")]
+    pub readiness_timeout: Duration,
+    /// Format of the summary printed on stdout at exit.
+    #[arg(long, env = "SUMMARY_FORMAT", value_enum, default_value = "text")]
+    pub summary_format: SummaryFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_has_an_env_var() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_positional() || matches!(id, "help" | "version") {
+                    continue;
+                }
+                assert!(
+                    arg.get_env().is_some(),
+                    "{path} --{id} has no environment variable"
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), "streamsre");
+    }
+
+    #[test]
+    fn database_url_env_value_is_hidden_from_help() {
+        std::env::set_var("DATABASE_URL", "postgres://u:hunter2@db/x");
+        let help = Cli::command()
+            .find_subcommand_mut("consume")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("hunter2"), "{help}");
+        assert!(help.contains("DATABASE_URL"));
+    }
+}

@@ -1,0 +1,257 @@
+//! One function per subcommand: translate flags into library configs, run, report.
+
+use crate::args::{Command, ConsumeArgs, ProduceArgs, SinkModeArg, SummaryFormat, TopicCommand};
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use streamsre_kafka::producer::{
+    clock_seed, run_load, LoadConfig, LoadReport, WorkloadConfig, BEHIND_THRESHOLD,
+};
+use streamsre_kafka::source::SourceConfig;
+use streamsre_pipeline::{ConsumeConfig, RunSummary, SinkMode};
+use streamsre_retry::Backoff;
+use streamsre_sink::{PgSink, PgSinkConfig};
+use streamsre_telemetry::redact_url;
+
+/// Runs the chosen subcommand.
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Topic(TopicCommand::Create {
+            name,
+            partitions,
+            replication,
+            kafka,
+        }) => {
+            let created = streamsre_kafka::admin::create_topic(
+                &kafka.opts(),
+                &name,
+                partitions,
+                replication,
+                Duration::from_secs(30),
+            )
+            .await?;
+            let verb = if created { "created" } else { "already exists" };
+            println!("topic {name}: {verb}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Topic(TopicCommand::List { kafka }) => {
+            let opts = kafka.opts();
+            let topics = tokio::task::spawn_blocking(move || {
+                streamsre_kafka::admin::list_topics(&opts, Duration::from_secs(10))
+            })
+            .await??;
+            println!("{:<40} {:>10}", "TOPIC", "PARTITIONS");
+            for t in topics {
+                println!("{:<40} {:>10}", t.name, t.partitions);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate(args) => {
+            let sink = PgSink::connect(&PgSinkConfig {
+                url: args.db.database_url.clone(),
+                pool_size: 1,
+                connect_timeout: Duration::from_secs(10),
+            })
+            .await
+            .with_context(|| format!("connecting to {}", redact_url(&args.db.database_url)))?;
+            let applied = sink.migrate().await.context("applying migrations")?;
+            println!("migrations: {applied} applied, schema up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Produce(args) => produce(args).await,
+        Command::Consume(args) => consume(args).await,
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (ctrl-c).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only ctrl-c stops the process");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
+    let seed = args.seed.unwrap_or_else(clock_seed);
+    let config = LoadConfig {
+        kafka: args.kafka.opts(),
+        topic: args.topic.clone(),
+        rate: args.rate,
+        count: args.count,
+        duration: args.duration,
+        workload: WorkloadConfig {
+            seed,
+            hot_key_pct: args.hot_key_pct.clamp(0.0, 100.0),
+            hot_keys: args.hot_keys,
+            keys: args.keys,
+            msg_size: args.msg_size,
+        },
+        flush_timeout: Duration::from_secs(60),
+    };
+    let total = config.count.or_else(|| {
+        config
+            .duration
+            .filter(|_| config.rate > 0.0)
+            .map(|d| (config.rate * d.as_secs_f64()).round() as u64)
+    });
+    tracing::info!(topic = %config.topic, rate = config.rate, ?total, seed, "producing");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let signal_stop = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal_stop.store(true, Ordering::SeqCst);
+    });
+
+    let report = tokio::task::spawn_blocking(move || {
+        let mut progress = Progress::new(total);
+        let result = run_load(&config, &stop, |r| progress.update(r));
+        progress.finish();
+        result
+    })
+    .await??;
+    print_produce_report(&report, args.rate, seed);
+    Ok(if report.all_acked() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A progress bar on a terminal, a plain line every 5 s otherwise (logs, CI).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last_line: std::time::Instant,
+}
+
+impl Progress {
+    fn new(total: Option<u64>) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = match total {
+                Some(t) => indicatif::ProgressBar::new(t),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sent ({per_sec}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            last_line: std::time::Instant::now(),
+        }
+    }
+
+    fn update(&mut self, r: &LoadReport) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(r.sent);
+                bar.set_message(format!("acked {} failed {}", r.acked, r.failed));
+            }
+            None if self.last_line.elapsed() >= Duration::from_secs(5) => {
+                eprintln!(
+                    "produce: sent={} acked={} failed={} elapsed={:.1}s rate={:.0}/s",
+                    r.sent,
+                    r.acked,
+                    r.failed,
+                    r.elapsed.as_secs_f64(),
+                    r.achieved_rate()
+                );
+                self.last_line = std::time::Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn print_produce_report(r: &LoadReport, target_rate: f64, seed: u64) {
+    println!(
+        "produce: sent={} acked={} failed={} elapsed={:.2}s achieved_rate={:.0}/s target_rate={} seed={}",
+        r.sent,
+        r.acked,
+        r.failed,
+        r.elapsed.as_secs_f64(),
+        r.achieved_rate(),
+        if target_rate > 0.0 { format!("{target_rate:.0}/s") } else { "max".into() },
+        seed,
+    );
+    if r.max_behind > BEHIND_THRESHOLD {
+        println!(
+            "produce: WARNING fell behind the schedule by up to {:.2}s: the broker accepted messages slower than --rate",
+            r.max_behind.as_secs_f64()
+        );
+    }
+    if let Some(e) = &r.first_error {
+        println!("produce: first delivery error: {e}");
+    }
+}
+
+async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
+    let config = ConsumeConfig {
+        source: SourceConfig {
+            kafka: args.kafka.opts(),
+            topic: args.topic,
+            group: args.group,
+            commit_interval: args.commit_interval,
+            revoke_timeout: args.revoke_timeout,
+            drain_timeout: args.drain_timeout,
+        },
+        database_url: args.db.database_url,
+        max_inflight: args.max_inflight,
+        metrics_addr: args.metrics_addr,
+        sink_workers: args.sink_workers,
+        sink_mode: match args.sink_mode {
+            SinkModeArg::Batch => SinkMode::Batch,
+            SinkModeArg::Single => SinkMode::Single,
+        },
+        batch_size: args.batch_size,
+        batch_linger: args.batch_linger,
+        max_message_bytes: args.max_message_bytes,
+        backoff: Backoff::default(),
+        readiness_timeout: args.readiness_timeout,
+    };
+    let summary = streamsre_pipeline::run(config, shutdown_signal()).await?;
+    match args.summary_format {
+        SummaryFormat::Json => println!("{}", serde_json::to_string(&summary)?),
+        SummaryFormat::Text => print_consume_summary(&summary),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_consume_summary(s: &RunSummary) {
+    let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1} ms"));
+    println!("consume summary");
+    println!("  consumed            {}", s.consumed);
+    println!("  rows written        {}", s.applied);
+    println!("  duplicates skipped  {}", s.duplicates);
+    println!("  sent to DLQ         {}", s.dlq);
+    println!("  left uncommitted    {}", s.abandoned);
+    println!("  retries             {}", s.retries);
+    println!(
+        "  throughput          {:.0} events/s over {:.2}s",
+        s.throughput_eps, s.active_seconds
+    );
+    println!("  e2e latency p50     {}", ms(s.e2e_p50_ms));
+    println!("  e2e latency p99     {}", ms(s.e2e_p99_ms));
+}

@@ -1,0 +1,64 @@
+//! Readiness: the group is joined or joining, and Postgres answers a ping in time.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use streamsre_kafka::source::{GroupState, KafkaHealth};
+use streamsre_sink::PgSink;
+use streamsre_telemetry::{DependencyStatus, ReadinessProbe};
+
+pub(crate) struct Probe {
+    health: Arc<KafkaHealth>,
+    /// Set once Postgres has been reached and migrated; until then Postgres is "not ready".
+    sink: OnceLock<PgSink>,
+    timeout: Duration,
+}
+
+impl Probe {
+    pub(crate) fn new(health: Arc<KafkaHealth>, timeout: Duration) -> Self {
+        Self {
+            health,
+            sink: OnceLock::new(),
+            timeout,
+        }
+    }
+
+    pub(crate) fn set_sink(&self, sink: PgSink) {
+        let _ = self.sink.set(sink);
+    }
+}
+
+impl ReadinessProbe for Probe {
+    fn check(&self) -> Pin<Box<dyn Future<Output = Vec<DependencyStatus>> + Send + '_>> {
+        Box::pin(async move {
+            let kafka = match self.health.state() {
+                GroupState::Joining => (true, "joining the consumer group".to_string()),
+                GroupState::Assigned(n) => (true, format!("{n} partitions assigned")),
+                GroupState::Failed(reason) => (false, reason),
+            };
+            let postgres = match self.sink.get() {
+                None => (
+                    false,
+                    "not connected yet (waiting for database / migrations)".to_string(),
+                ),
+                Some(sink) => match sink.ping(self.timeout).await {
+                    Ok(()) => (true, "ping ok".to_string()),
+                    Err(e) => (false, e.reason().to_string()),
+                },
+            };
+            vec![
+                DependencyStatus {
+                    name: "kafka",
+                    ok: kafka.0,
+                    detail: kafka.1,
+                },
+                DependencyStatus {
+                    name: "postgres",
+                    ok: postgres.0,
+                    detail: postgres.1,
+                },
+            ]
+        })
+    }
+}
