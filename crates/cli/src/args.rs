@@ -55,6 +55,24 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Run the consumer service: Kafka → Postgres, effectively once.
     Consume(ConsumeArgs),
+    /// Show a consumer group's committed offsets and lag per partition (no consumer needed).
+    Lag(LagArgs),
+}
+
+/// `lag` flags.
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Topic.
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+    pub topic: String,
+    /// Consumer group id.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
+    pub group: String,
+    /// Print JSON instead of a table.
+    #[arg(long, env = "LAG_JSON")]
+    pub json: bool,
 }
 
 /// Broker connection flags shared by every Kafka command.

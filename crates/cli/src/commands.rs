@@ -61,6 +61,30 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             println!("migrations: {applied} applied, schema up to date");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lag(args) => {
+            let opts = args.kafka.opts();
+            let (group, topic) = (args.group.clone(), args.topic.clone());
+            let rows = tokio::task::spawn_blocking(move || {
+                streamsre_kafka::admin::group_lag(&opts, &group, &topic, Duration::from_secs(10))
+            })
+            .await??;
+            let total: i64 = rows.iter().map(|r| r.lag).sum();
+            if args.json {
+                let body = serde_json::json!({
+                    "group": args.group, "topic": args.topic, "total_lag": total, "partitions": rows,
+                });
+                println!("{body}");
+            } else {
+                println!("GROUP {}  TOPIC {}", args.group, args.topic);
+                println!("{:>9} {:>12} {:>12} {:>10}", "PARTITION", "COMMITTED", "HIGH", "LAG");
+                for r in &rows {
+                    let committed = r.committed.map_or("-".to_string(), |c| c.to_string());
+                    println!("{:>9} {:>12} {:>12} {:>10}", r.partition, committed, r.high_watermark, r.lag);
+                }
+                println!("{:>9} {:>12} {:>12} {:>10}", "TOTAL", "", "", total);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Produce(args) => produce(args).await,
         Command::Consume(args) => consume(args).await,
     }

@@ -70,23 +70,43 @@ pub fn list_topics(opts: &KafkaOpts, timeout: Duration) -> anyhow::Result<Vec<To
     Ok(topics)
 }
 
-/// Per partition of `topic`: the group's committed offset (`None` if it has none) and the
-/// high watermark. The difference is the group's lag.
-pub fn group_offsets(
+/// Offsets of one partition as seen by a consumer group.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionLag {
+    /// Partition id.
+    pub partition: i32,
+    /// The group's committed offset (next offset to read), if it committed one.
+    pub committed: Option<i64>,
+    /// Oldest offset still in the log.
+    pub low_watermark: i64,
+    /// Offset the next produced message will get.
+    pub high_watermark: i64,
+    /// Messages not yet committed by the group: `high - committed`, or `high - low` when the
+    /// group has no commit (it would start from the earliest offset).
+    pub lag: i64,
+}
+
+/// Committed offsets and watermarks of `group` on every partition of `topic`, sorted by
+/// partition. Blocking: call it from a blocking context.
+pub fn group_lag(
     opts: &KafkaOpts,
     group: &str,
     topic: &str,
     timeout: Duration,
-) -> anyhow::Result<Vec<(i32, Option<i64>, i64)>> {
+) -> anyhow::Result<Vec<PartitionLag>> {
     let consumer = metadata_consumer(opts, Some(group))?;
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
         .with_context(|| format!("fetching metadata of {topic}"))?;
-    let partitions: Vec<i32> = metadata
+    let mut partitions: Vec<i32> = metadata
         .topics()
         .iter()
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect();
+    partitions.sort_unstable();
+    if partitions.is_empty() {
+        bail!("topic {topic} does not exist or has no partitions");
+    }
     let mut tpl = TopicPartitionList::new();
     for p in &partitions {
         tpl.add_partition(topic, *p);
@@ -94,19 +114,25 @@ pub fn group_offsets(
     let committed = consumer
         .committed_offsets(tpl, timeout)
         .with_context(|| format!("fetching committed offsets of group {group}"))?;
-    let mut out = Vec::with_capacity(partitions.len());
-    for p in partitions {
-        let offset = committed
-            .find_partition(topic, p)
-            .and_then(|e| match e.offset() {
-                Offset::Offset(o) => Some(o),
-                _ => None,
-            });
-        let (_, high) = consumer
-            .fetch_watermarks(topic, p, timeout)
-            .with_context(|| format!("fetching watermarks of {topic}/{p}"))?;
-        out.push((p, offset, high));
-    }
-    out.sort_unstable();
-    Ok(out)
+    partitions
+        .into_iter()
+        .map(|p| {
+            let committed = committed
+                .find_partition(topic, p)
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                });
+            let (low, high) = consumer
+                .fetch_watermarks(topic, p, timeout)
+                .with_context(|| format!("fetching watermarks of {topic}/{p}"))?;
+            Ok(PartitionLag {
+                partition: p,
+                committed,
+                low_watermark: low,
+                high_watermark: high,
+                lag: (high - committed.unwrap_or(low)).max(0),
+            })
+        })
+        .collect()
 }

@@ -363,6 +363,11 @@ pub fn run_source(
             ("heartbeat.interval.ms", "3000"),
             // Surface end-of-partition as nothing rather than as an error event.
             ("enable.partition.eof", "false"),
+            // Upper bound on how long the broker may hold a fetch. Tansu holds it the full
+            // time even when data is there: measured at 2,000 events/s, p50 end-to-end
+            // latency was 420 ms with librdkafka's 500 ms default and 159 ms with 100 ms. The
+            // cost is at most ~10 empty fetches per second per broker when idle.
+            ("fetch.wait.max.ms", "100"),
         ])
         .create_with_context(context)
         .with_context(|| format!("creating Kafka consumer for {}", config.kafka.brokers))?;

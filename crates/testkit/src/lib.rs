@@ -1,1 +1,310 @@
-//! placeholder
+//! Test harness for streamsre's integration tests. Nothing here is mocked: it creates a
+//! dedicated PostgreSQL database and Kafka topic per test (so tests run in parallel without
+//! sharing state), spawns the real `streamsre` binary as child processes, and waits on
+//! observable conditions (row counts, lag, metrics) with deadlines instead of sleeping.
+//!
+//! A missing broker or database is a test failure with a message saying how to start it,
+//! never a skip.
+
+use anyhow::{anyhow, bail, Context};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+use streamsre_kafka::KafkaOpts;
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+/// Kafka bootstrap servers for tests: `KAFKA_BROKERS`, default the local stack's.
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_string())
+}
+
+/// Kafka options for tests: short session timeout so group joins and failovers are quick.
+pub fn kafka_opts() -> KafkaOpts {
+    KafkaOpts {
+        brokers: brokers(),
+        extra: vec![],
+    }
+}
+
+/// librdkafka overrides every test consumer gets (see ARCHITECTURE.md: Tansu answers a join
+/// after about the session timeout).
+pub const FAST_GROUP_OPTS: &str = "session.timeout.ms=6000;heartbeat.interval.ms=1000";
+
+/// A short unique suffix for names.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// Creates a fresh topic and returns its name.
+pub async fn create_topic(partitions: i32) -> String {
+    let name = unique("t");
+    streamsre_kafka::admin::create_topic(&kafka_opts(), &name, partitions, 1, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot create a topic on Kafka at {}: {e:#}\nStart the stack with `make up` (or set KAFKA_BROKERS).",
+                brokers()
+            )
+        });
+    name
+}
+
+/// A database created for one test and dropped by [`TestDb::drop_db`].
+pub struct TestDb {
+    /// Name of the database.
+    pub name: String,
+    /// URL of the database.
+    pub url: String,
+    admin_url: String,
+}
+
+fn admin_url() -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/streamsre".to_string());
+    with_database(&base, "postgres")
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("DATABASE_URL is a URL");
+    parsed.set_path(&format!("/{db}"));
+    parsed.to_string()
+}
+
+async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+impl TestDb {
+    /// Creates an empty database (the consumer applies migrations itself).
+    pub async fn create() -> Self {
+        let admin_url = admin_url();
+        let name = unique("srt");
+        let admin = connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("cannot connect to PostgreSQL at {admin_url}: {e}\nStart the stack with `make up` (or set DATABASE_URL).")
+        });
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        let url = with_database(&admin_url, &name);
+        Self {
+            name,
+            url,
+            admin_url,
+        }
+    }
+
+    /// Creates a database and applies the migrations.
+    pub async fn migrated() -> Self {
+        let db = Self::create().await;
+        let mut client = db.client().await;
+        streamsre_sink::migrate(&mut client).await.expect("migrations apply");
+        db
+    }
+
+    /// A new connection to the test database.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        connect(&self.url).await.expect("connect to test database")
+    }
+
+    /// Runs a query returning one bigint.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let client = self.client().await;
+        client
+            .query_one(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get(0)
+    }
+
+    /// Drops the database (call at the end of a passing test; a failing one keeps its data
+    /// for inspection).
+    pub async fn drop_db(self) {
+        if let Ok(admin) = connect(&self.admin_url).await {
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .await;
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout` with `what`
+/// and the last observation.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match check().await {
+            Ok(v) => return v,
+            Err(observed) => observed,
+        };
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}; last observed: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A free loopback port for a child's metrics server.
+pub fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").to_string()
+}
+
+/// A running `streamsre` child process whose output goes to files under `target/test-logs`.
+pub struct Proc {
+    child: Child,
+    /// Where its stdout goes.
+    pub stdout_path: PathBuf,
+    /// Where its stderr goes.
+    pub stderr_path: PathBuf,
+    name: String,
+}
+
+fn log_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-logs");
+    std::fs::create_dir_all(&dir).expect("create target/test-logs");
+    dir
+}
+
+impl Proc {
+    /// Spawns `bin args…` with `envs`.
+    pub fn spawn(bin: &str, name: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let tag = unique(name);
+        let stdout_path = log_dir().join(format!("{tag}.out"));
+        let stderr_path = log_dir().join(format!("{tag}.err"));
+        let mut cmd = Command::new(bin);
+        cmd.args(args)
+            .env("KAFKA_BROKERS", brokers())
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+        Self {
+            child,
+            stdout_path,
+            stderr_path,
+            name: tag,
+        }
+    }
+
+    /// OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM (graceful shutdown).
+    pub fn sigterm(&self) {
+        // SAFETY: kill(2) with a pid we own and a valid signal number.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+    }
+
+    /// Sends SIGKILL and reaps the process: a crash with no chance to clean up.
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for exit up to `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                bail!("{} did not exit within {timeout:?}\n{}", self.name, self.stderr_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Everything it printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    /// The last lines of its stderr, for failure messages.
+    pub fn stderr_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.len().saturating_sub(30);
+        format!("--- {} stderr (last lines) ---\n{}", self.name, lines[start..].join("\n"))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Fetches `http://addr/path` and returns (status, body).
+pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<(u16, String)> {
+    let res = reqwest::Client::new()
+        .get(format!("http://{addr}{path}"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .with_context(|| format!("GET {addr}{path}"))?;
+    let status = res.status().as_u16();
+    Ok((status, res.text().await?))
+}
+
+/// The value of an unlabelled or fully labelled sample in Prometheus text, e.g.
+/// `events_processed_total{result="success"}`.
+pub fn metric_value(text: &str, sample: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Scrapes one sample from a process's `/metrics`.
+pub async fn scrape(addr: &str, sample: &str) -> anyhow::Result<f64> {
+    let (_, body) = http_get(addr, "/metrics").await?;
+    metric_value(&body, sample).ok_or_else(|| anyhow!("{sample} not found in /metrics"))
+}
+
+/// Total lag of `group` on `topic` (blocking admin calls run off the async runtime).
+pub async fn total_lag(group: &str, topic: &str) -> anyhow::Result<i64> {
+    let (group, topic) = (group.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        streamsre_kafka::admin::group_lag(&kafka_opts(), &group, &topic, Duration::from_secs(10))
+            .map(|rows| rows.iter().map(|r| r.lag).sum())
+    })
+    .await?
+}
+
+/// Committed offset per partition of `group` on `topic` (`None` where nothing is committed).
+pub async fn committed_offsets(group: &str, topic: &str) -> anyhow::Result<Vec<(i32, Option<i64>)>> {
+    let (group, topic) = (group.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        streamsre_kafka::admin::group_lag(&kafka_opts(), &group, &topic, Duration::from_secs(10))
+            .map(|rows| rows.iter().map(|r| (r.partition, r.committed)).collect())
+    })
+    .await?
+}

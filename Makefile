@@ -1,0 +1,34 @@
+# streamsre: the two commands that matter are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: build up down demo test lint unit bench clean-stack
+
+build: ## Release binary
+	$(CARGO) build --release --bin streamsre
+
+up: build ## Start (or reuse) Postgres and a Tansu broker; create topics; migrate
+	scripts/up.sh target/release/streamsre
+
+down: ## Stop what `make up` started
+	scripts/down.sh
+
+demo: up ## Produce 50k events and run them through the consumer into Postgres
+	scripts/demo.sh target/release/streamsre
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: ## Everything: stack, fmt, clippy, unit + integration + end-to-end tests
+	$(CARGO) build --bin streamsre
+	scripts/up.sh target/debug/streamsre
+	$(MAKE) lint
+	set -a && source .stack/env && set +a && $(CARGO) test --workspace
+
+bench: up ## Criterion micro-benchmarks + end-to-end throughput against the per-event baseline
+	scripts/bench.sh target/release/streamsre
+
+clean-stack: down ## Stop and delete local broker data and logs
+	rm -rf .stack

@@ -1,0 +1,473 @@
+//! End-to-end tests of `streamsre consume` as a real process against a real Kafka-protocol
+//! broker and PostgreSQL: one topic, group and database per test.
+
+use serde_json::json;
+use std::time::Duration;
+use streamsre_event::encode;
+use streamsre_kafka::producer::{send_raw, EventGenerator, WorkloadConfig};
+use streamsre_testkit::{
+    committed_offsets, create_topic, free_addr, http_get, scrape, total_lag, unique, wait_for,
+    Proc, TestDb, FAST_GROUP_OPTS,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_streamsre");
+const PARTITIONS: i32 = 6;
+
+/// A fresh topic, group id and database: nothing shared with any other test.
+async fn fixture() -> (String, String, TestDb) {
+    (
+        create_topic(PARTITIONS).await,
+        unique("g"),
+        TestDb::create().await,
+    )
+}
+
+fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc, String) {
+    let addr = free_addr();
+    let mut args = vec![
+        "consume",
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--metrics-addr",
+        &addr,
+        "--summary-format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let proc = Proc::spawn(
+        BIN,
+        "consume",
+        &args,
+        &[("DATABASE_URL", &db.url), ("KAFKA_OPTS", FAST_GROUP_OPTS)],
+    );
+    (proc, addr)
+}
+
+fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
+    Proc::spawn(
+        BIN,
+        "produce",
+        &[
+            "produce",
+            "--topic",
+            topic,
+            "--count",
+            &count.to_string(),
+            "--rate",
+            &rate.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--hot-key-pct",
+            "80",
+        ],
+        &[],
+    )
+}
+
+async fn produce_all(topic: &str, count: u64, seed: u64) {
+    let mut p = producer(topic, count, 0, seed);
+    let status = p.wait_exit(Duration::from_secs(120)).await.unwrap();
+    assert!(status.success(), "produce failed: {}\n{}", p.stdout(), p.stderr_tail());
+    assert!(
+        p.stdout().contains(&format!("acked={count} failed=0")),
+        "{}",
+        p.stdout()
+    );
+}
+
+async fn wait_assigned(addr: &str, proc: &mut Proc) {
+    wait_for("consumer to get partitions", Duration::from_secs(90), || {
+        let running = proc.is_running();
+        let tail = proc.stderr_tail();
+        async move {
+            assert!(running, "consumer exited early\n{tail}");
+            match scrape(addr, "assigned_partitions").await {
+                Ok(n) if n > 0.0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await
+}
+
+async fn wait_rows(db: &TestDb, at_least: i64, timeout: Duration) -> i64 {
+    wait_for(&format!("{at_least} rows in reviews"), timeout, || async {
+        let n = db.scalar("SELECT count(*) FROM reviews").await;
+        if n >= at_least {
+            Ok(n)
+        } else {
+            Err(format!("{n} rows"))
+        }
+    })
+    .await
+}
+
+async fn wait_no_lag(group: &str, topic: &str) {
+    wait_for("group lag to reach 0", Duration::from_secs(120), || async {
+        match total_lag(group, topic).await {
+            Ok(0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+async fn stop_gracefully(proc: &mut Proc) -> serde_json::Value {
+    proc.sigterm();
+    let status = proc.wait_exit(Duration::from_secs(20)).await.unwrap();
+    assert!(status.success(), "consumer exit {status:?}\n{}", proc.stderr_tail());
+    let out = proc.stdout();
+    serde_json::from_str(out.trim().lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {out:?}"))
+}
+
+/// Every event applied exactly once: ledger, reviews and the aggregate all agree on `n`.
+async fn assert_exactly_once(db: &TestDb, n: i64) {
+    assert_eq!(db.scalar("SELECT count(*) FROM reviews").await, n, "reviews");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM processed_events").await,
+        n,
+        "ledger"
+    );
+    assert_eq!(
+        db.scalar("SELECT coalesce(sum(review_count), 0)::bigint FROM user_stats")
+            .await,
+        n,
+        "sum(user_stats.review_count) must equal the distinct events produced"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seeded_run_lands_every_event_exactly_once() {
+    const N: u64 = 20_000;
+    let (topic, group, db) = fixture().await;
+    produce_all(&topic, N, 7).await;
+    let (mut c, addr) = consumer(&topic, &group, &db, &[]);
+    wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+    wait_no_lag(&group, &topic).await;
+
+    let processed = scrape(&addr, "events_processed_total{result=\"success\"}")
+        .await
+        .unwrap();
+    assert_eq!(processed, N as f64);
+    let summary = stop_gracefully(&mut c).await;
+    assert_eq!(summary["applied"], json!(N));
+    assert_eq!(summary["duplicates"], json!(0));
+    assert_eq!(summary["dlq"], json!(0));
+    assert_exactly_once(&db, N as i64).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_sigkill_loses_nothing_and_applies_nothing_twice() {
+    const N: u64 = 20_000;
+    const KILLS: usize = 3;
+    let (topic, group, db) = fixture().await;
+    // A steady producer (400/s for 50 s) so every kill lands while events are still arriving.
+    let mut prod = producer(&topic, N, 400, 8);
+    let (mut c, _) = consumer(&topic, &group, &db, &[]);
+    for kill in 0..KILLS {
+        let before = db.scalar("SELECT count(*) FROM reviews").await;
+        let now = wait_rows(&db, before + 500, Duration::from_secs(120)).await;
+        c.sigkill();
+        assert!(
+            now < N as i64,
+            "kill {kill} came after the run finished ({now} rows)"
+        );
+        (c, _) = consumer(&topic, &group, &db, &[]);
+    }
+    let status = prod.wait_exit(Duration::from_secs(120)).await.unwrap();
+    assert!(status.success(), "{}", prod.stderr_tail());
+    wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+    wait_no_lag(&group, &topic).await;
+    stop_gracefully(&mut c).await;
+    assert_exactly_once(&db, N as i64).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_consumers_in_one_group_split_the_partitions() {
+    const N: u64 = 20_000;
+    let (topic, group, db) = fixture().await;
+    let (mut a, addr_a) = consumer(&topic, &group, &db, &[]);
+    wait_assigned(&addr_a, &mut a).await;
+    let (mut b, addr_b) = consumer(&topic, &group, &db, &[]);
+    wait_assigned(&addr_b, &mut b).await;
+    wait_for(
+        "partitions split between both members",
+        Duration::from_secs(60),
+        || async {
+            let pa = scrape(&addr_a, "assigned_partitions").await.unwrap_or(-1.0);
+            let pb = scrape(&addr_b, "assigned_partitions").await.unwrap_or(-1.0);
+            if pa > 0.0 && pb > 0.0 && pa + pb == PARTITIONS as f64 {
+                Ok(())
+            } else {
+                Err(format!("a={pa} b={pb}"))
+            }
+        },
+    )
+    .await;
+
+    produce_all(&topic, N, 9).await;
+    wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+    wait_no_lag(&group, &topic).await;
+    let sa = stop_gracefully(&mut a).await;
+    let sb = stop_gracefully(&mut b).await;
+    let (ra, rb) = (sa["applied"].as_u64().unwrap(), sb["applied"].as_u64().unwrap());
+    assert!(ra > 0 && rb > 0, "both members must have done work: a={ra} b={rb}");
+    assert_eq!(ra + rb, N, "the members' work adds up to exactly N");
+    assert_exactly_once(&db, N as i64).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
+    let (topic, group, db) = fixture().await;
+    let mut generator = EventGenerator::new(WorkloadConfig {
+        seed: 11,
+        hot_key_pct: 50.0,
+        hot_keys: 5,
+        keys: 200,
+        msg_size: 300,
+    });
+    let valid: Vec<_> = (0..2_000).map(|_| generator.next_event()).collect();
+    let variant = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = serde_json::to_value(&valid[0]).unwrap();
+        v["event_id"] = json!(uuid::Uuid::new_v4());
+        f(&mut v);
+        Some(serde_json::to_vec(&v).unwrap())
+    };
+    let big = {
+        let mut e = valid[1].clone();
+        e.payload.text = "x".repeat(100_000);
+        Some(encode(&e))
+    };
+    // A valid event whose review_id clashes with valid[5]: only the database can reject it.
+    // Same key as valid[5], so it is applied after it (same partition and lane).
+    let mut clash = valid[5].clone();
+    clash.event_id = uuid::Uuid::new_v4();
+    type Raw = Option<Vec<u8>>;
+    let poison: Vec<(&str, Raw, Raw)> = vec![
+        ("not json", None, Some(b"this is not json".to_vec())),
+        ("truncated", None, Some(encode(&valid[0])[..60].to_vec())),
+        ("non-utf8", None, Some(vec![0x7b, 0xc3, 0x28, 0xff, 0xfe])),
+        ("empty", None, Some(vec![])),
+        ("tombstone", Some(b"user:1".to_vec()), None),
+        ("too large", None, big),
+        (
+            "missing key",
+            None,
+            variant(&|v| {
+                v.as_object_mut().unwrap().remove("key");
+            }),
+        ),
+        (
+            "wrong type",
+            None,
+            variant(&|v| v["payload"]["rating"] = json!("five")),
+        ),
+        ("rating 0", None, variant(&|v| v["payload"]["rating"] = json!(0))),
+        ("rating 6", None, variant(&|v| v["payload"]["rating"] = json!(6))),
+        ("schema v9", None, variant(&|v| v["schema_version"] = json!(9))),
+        (
+            "bad uuid",
+            None,
+            variant(&|v| v["event_id"] = json!("not-a-uuid")),
+        ),
+        ("null payload", None, variant(&|v| v["payload"] = json!(null))),
+        (
+            "db clash",
+            Some(clash.key.clone().into_bytes()),
+            Some(encode(&clash)),
+        ),
+    ];
+    let mut records = Vec::new();
+    let mut poison_iter = poison.iter();
+    for (i, e) in valid.iter().enumerate() {
+        records.push((Some(e.key.clone().into_bytes()), Some(encode(e))));
+        if i >= 5 && i % 140 == 5 {
+            if let Some((_, k, v)) = poison_iter.next() {
+                records.push((k.clone(), v.clone()));
+            }
+        }
+    }
+    assert!(poison_iter.next().is_none(), "every poison kind was interleaved");
+    let report = send_raw(
+        &streamsre_testkit::kafka_opts(),
+        &topic,
+        &records,
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert_eq!(report.acked, records.len() as u64);
+
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--max-message-bytes", "65536"]);
+    wait_rows(&db, valid.len() as i64, Duration::from_secs(120)).await;
+    wait_no_lag(&group, &topic).await;
+    let dlq = scrape(&addr, "events_processed_total{result=\"dlq\"}")
+        .await
+        .unwrap();
+    assert_eq!(dlq, poison.len() as f64);
+    stop_gracefully(&mut c).await;
+
+    assert_exactly_once(&db, valid.len() as i64).await;
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM dlq_events").await,
+        poison.len() as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT count(DISTINCT reason) FROM dlq_events").await,
+        poison.len() as i64,
+        "each poison message carries its own reason"
+    );
+    let client = db.client().await;
+    let kinds: Vec<String> = client
+        .query(
+            "SELECT DISTINCT split_part(reason, ':', 1) FROM dlq_events ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for kind in [
+        "invalid_json",
+        "truncated_json",
+        "not_utf8",
+        "empty_value",
+        "missing_value",
+        "too_large",
+        "missing_field",
+        "wrong_type",
+        "rating_out_of_range",
+        "unsupported_schema_version",
+        "invalid_field",
+        "sink_rejected",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no DLQ record of kind {kind}: {kinds:?}"
+        );
+    }
+    let raw: Vec<u8> = client
+        .query_one(
+            "SELECT raw_payload FROM dlq_events WHERE reason LIKE 'not_utf8%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(raw, vec![0x7b, 0xc3, 0x28, 0xff, 0xfe], "raw bytes are preserved");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_commits_and_a_restart_resumes_without_duplicates() {
+    const N: u64 = 20_000;
+    let (topic, group, db) = fixture().await;
+    let mut prod = producer(&topic, N, 2_000, 10);
+    let (mut c, _) = consumer(&topic, &group, &db, &[]);
+    wait_rows(&db, 3_000, Duration::from_secs(120)).await;
+
+    let started = std::time::Instant::now();
+    let first = stop_gracefully(&mut c).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?} to stop",
+        started.elapsed()
+    );
+    assert_eq!(first["abandoned"], json!(0));
+
+    // Everything written is covered by the committed offsets.
+    let committed = committed_offsets(&group, &topic).await.unwrap();
+    let client = db.client().await;
+    for row in client
+        .query(
+            "SELECT source_partition, max(source_offset) FROM processed_events GROUP BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let (p, max): (i32, i64) = (row.get(0), row.get(1));
+        let c = committed
+            .iter()
+            .find(|(cp, _)| *cp == p)
+            .and_then(|(_, o)| *o);
+        assert!(
+            c.is_some_and(|c| c > max),
+            "partition {p}: wrote up to {max}, committed {c:?}"
+        );
+    }
+
+    // A restart picks up exactly where the first run stopped: no event is seen twice.
+    assert!(prod.wait_exit(Duration::from_secs(60)).await.unwrap().success());
+    let (mut c, _) = consumer(&topic, &group, &db, &[]);
+    wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+    wait_no_lag(&group, &topic).await;
+    let second = stop_gracefully(&mut c).await;
+    assert_eq!(
+        second["duplicates"],
+        json!(0),
+        "the restart re-applied committed work"
+    );
+    assert_eq!(
+        first["applied"].as_u64().unwrap() + second["applied"].as_u64().unwrap(),
+        N
+    );
+    assert_exactly_once(&db, N as i64).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_names_a_failing_database_while_healthz_stays_up() {
+    let (topic, group, db) = fixture().await;
+    let (mut c, addr) = consumer(&topic, &group, &db, &[]);
+    wait_assigned(&addr, &mut c).await;
+    let (status, body) = http_get(&addr, "/readyz").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["dependencies"][0]["name"], "kafka");
+    assert_eq!(json["dependencies"][1]["name"], "postgres");
+
+    let (_, metrics) = http_get(&addr, "/metrics").await.unwrap();
+    for name in [
+        "events_consumed_total",
+        "events_processed_total",
+        "processing_duration_seconds_bucket",
+        "inflight_workers",
+        "db_query_duration_seconds",
+        "retries_total",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}");
+    }
+
+    // The database disappears under the consumer: not ready, and the body names postgres.
+    // /healthz stays 200, because restarting the process would not bring the database back.
+    let name = db.name.clone();
+    db.drop_db().await;
+    let probe = TestDb::create().await;
+    let exists = probe
+        .scalar(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{name}'"
+        ))
+        .await;
+    assert_eq!(exists, 0, "test database was dropped");
+    wait_for("/readyz to turn 503", Duration::from_secs(30), || async {
+        match http_get(&addr, "/readyz").await {
+            Ok((503, body)) if body.contains("\"postgres\"") && body.contains("\"ok\":false") => {
+                Ok(())
+            }
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let (health, _) = http_get(&addr, "/healthz").await.unwrap();
+    assert_eq!(health, 200);
+    c.sigterm();
+    let _ = c.wait_exit(Duration::from_secs(30)).await;
+    probe.drop_db().await;
+}
