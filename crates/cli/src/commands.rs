@@ -76,10 +76,16 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 println!("{body}");
             } else {
                 println!("GROUP {}  TOPIC {}", args.group, args.topic);
-                println!("{:>9} {:>12} {:>12} {:>10}", "PARTITION", "COMMITTED", "HIGH", "LAG");
+                println!(
+                    "{:>9} {:>12} {:>12} {:>10}",
+                    "PARTITION", "COMMITTED", "HIGH", "LAG"
+                );
                 for r in &rows {
                     let committed = r.committed.map_or("-".to_string(), |c| c.to_string());
-                    println!("{:>9} {:>12} {:>12} {:>10}", r.partition, committed, r.high_watermark, r.lag);
+                    println!(
+                        "{:>9} {:>12} {:>12} {:>10}",
+                        r.partition, committed, r.high_watermark, r.lag
+                    );
                 }
                 println!("{:>9} {:>12} {:>12} {:>10}", "TOTAL", "", "", total);
             }

@@ -69,7 +69,12 @@ fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
 async fn produce_all(topic: &str, count: u64, seed: u64) {
     let mut p = producer(topic, count, 0, seed);
     let status = p.wait_exit(Duration::from_secs(120)).await.unwrap();
-    assert!(status.success(), "produce failed: {}\n{}", p.stdout(), p.stderr_tail());
+    assert!(
+        status.success(),
+        "produce failed: {}\n{}",
+        p.stdout(),
+        p.stderr_tail()
+    );
     assert!(
         p.stdout().contains(&format!("acked={count} failed=0")),
         "{}",
@@ -78,27 +83,31 @@ async fn produce_all(topic: &str, count: u64, seed: u64) {
 }
 
 async fn wait_assigned(addr: &str, proc: &mut Proc) {
-    wait_for("consumer to get partitions", Duration::from_secs(90), || {
-        let running = proc.is_running();
-        let tail = proc.stderr_tail();
-        async move {
-            assert!(running, "consumer exited early\n{tail}");
-            match scrape(addr, "assigned_partitions").await {
-                Ok(n) if n > 0.0 => Ok(()),
-                other => Err(format!("{other:?}")),
+    wait_for(
+        "consumer to get partitions",
+        Duration::from_secs(90),
+        || {
+            let running = proc.is_running();
+            let tail = proc.stderr_tail();
+            async move {
+                assert!(running, "consumer exited early\n{tail}");
+                match scrape(addr, "assigned_partitions").await {
+                    Ok(n) if n > 0.0 => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
 
 async fn wait_rows(db: &TestDb, at_least: i64, timeout: Duration) -> i64 {
     wait_for(&format!("{at_least} rows in reviews"), timeout, || async {
-        let n = db.scalar("SELECT count(*) FROM reviews").await;
-        if n >= at_least {
-            Ok(n)
-        } else {
-            Err(format!("{n} rows"))
+        // The consumer creates the tables itself at start, so "no such table" means "not yet".
+        match db.try_scalar("SELECT count(*) FROM reviews").await {
+            Ok(n) if n >= at_least => Ok(n),
+            Ok(n) => Err(format!("{n} rows")),
+            Err(e) => Err(e),
         }
     })
     .await
@@ -117,7 +126,11 @@ async fn wait_no_lag(group: &str, topic: &str) {
 async fn stop_gracefully(proc: &mut Proc) -> serde_json::Value {
     proc.sigterm();
     let status = proc.wait_exit(Duration::from_secs(20)).await.unwrap();
-    assert!(status.success(), "consumer exit {status:?}\n{}", proc.stderr_tail());
+    assert!(
+        status.success(),
+        "consumer exit {status:?}\n{}",
+        proc.stderr_tail()
+    );
     let out = proc.stdout();
     serde_json::from_str(out.trim().lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {out:?}"))
@@ -125,7 +138,11 @@ async fn stop_gracefully(proc: &mut Proc) -> serde_json::Value {
 
 /// Every event applied exactly once: ledger, reviews and the aggregate all agree on `n`.
 async fn assert_exactly_once(db: &TestDb, n: i64) {
-    assert_eq!(db.scalar("SELECT count(*) FROM reviews").await, n, "reviews");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM reviews").await,
+        n,
+        "reviews"
+    );
     assert_eq!(
         db.scalar("SELECT count(*) FROM processed_events").await,
         n,
@@ -169,7 +186,10 @@ async fn repeated_sigkill_loses_nothing_and_applies_nothing_twice() {
     let mut prod = producer(&topic, N, 400, 8);
     let (mut c, _) = consumer(&topic, &group, &db, &[]);
     for kill in 0..KILLS {
-        let before = db.scalar("SELECT count(*) FROM reviews").await;
+        let before = db
+            .try_scalar("SELECT count(*) FROM reviews")
+            .await
+            .unwrap_or(0);
         let now = wait_rows(&db, before + 500, Duration::from_secs(120)).await;
         c.sigkill();
         assert!(
@@ -215,8 +235,14 @@ async fn two_consumers_in_one_group_split_the_partitions() {
     wait_no_lag(&group, &topic).await;
     let sa = stop_gracefully(&mut a).await;
     let sb = stop_gracefully(&mut b).await;
-    let (ra, rb) = (sa["applied"].as_u64().unwrap(), sb["applied"].as_u64().unwrap());
-    assert!(ra > 0 && rb > 0, "both members must have done work: a={ra} b={rb}");
+    let (ra, rb) = (
+        sa["applied"].as_u64().unwrap(),
+        sb["applied"].as_u64().unwrap(),
+    );
+    assert!(
+        ra > 0 && rb > 0,
+        "both members must have done work: a={ra} b={rb}"
+    );
     assert_eq!(ra + rb, N, "the members' work adds up to exactly N");
     assert_exactly_once(&db, N as i64).await;
     db.drop_db().await;
@@ -268,15 +294,31 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
             None,
             variant(&|v| v["payload"]["rating"] = json!("five")),
         ),
-        ("rating 0", None, variant(&|v| v["payload"]["rating"] = json!(0))),
-        ("rating 6", None, variant(&|v| v["payload"]["rating"] = json!(6))),
-        ("schema v9", None, variant(&|v| v["schema_version"] = json!(9))),
+        (
+            "rating 0",
+            None,
+            variant(&|v| v["payload"]["rating"] = json!(0)),
+        ),
+        (
+            "rating 6",
+            None,
+            variant(&|v| v["payload"]["rating"] = json!(6)),
+        ),
+        (
+            "schema v9",
+            None,
+            variant(&|v| v["schema_version"] = json!(9)),
+        ),
         (
             "bad uuid",
             None,
             variant(&|v| v["event_id"] = json!("not-a-uuid")),
         ),
-        ("null payload", None, variant(&|v| v["payload"] = json!(null))),
+        (
+            "null payload",
+            None,
+            variant(&|v| v["payload"] = json!(null)),
+        ),
         (
             "db clash",
             Some(clash.key.clone().into_bytes()),
@@ -293,7 +335,10 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
             }
         }
     }
-    assert!(poison_iter.next().is_none(), "every poison kind was interleaved");
+    assert!(
+        poison_iter.next().is_none(),
+        "every poison kind was interleaved"
+    );
     let report = send_raw(
         &streamsre_testkit::kafka_opts(),
         &topic,
@@ -318,7 +363,8 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
         poison.len() as i64
     );
     assert_eq!(
-        db.scalar("SELECT count(DISTINCT reason) FROM dlq_events").await,
+        db.scalar("SELECT count(DISTINCT reason) FROM dlq_events")
+            .await,
         poison.len() as i64,
         "each poison message carries its own reason"
     );
@@ -360,7 +406,11 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(raw, vec![0x7b, 0xc3, 0x28, 0xff, 0xfe], "raw bytes are preserved");
+    assert_eq!(
+        raw,
+        vec![0x7b, 0xc3, 0x28, 0xff, 0xfe],
+        "raw bytes are preserved"
+    );
     db.drop_db().await;
 }
 
@@ -404,7 +454,11 @@ async fn sigterm_drains_commits_and_a_restart_resumes_without_duplicates() {
     }
 
     // A restart picks up exactly where the first run stopped: no event is seen twice.
-    assert!(prod.wait_exit(Duration::from_secs(60)).await.unwrap().success());
+    assert!(prod
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
     let (mut c, _) = consumer(&topic, &group, &db, &[]);
     wait_rows(&db, N as i64, Duration::from_secs(120)).await;
     wait_no_lag(&group, &topic).await;

@@ -266,11 +266,14 @@ fn fill_counts(report: &mut LoadReport, counter: &DeliveryCounter, start: Instan
         .clone();
 }
 
-/// Produces raw records (for poison tests and replays): `(key, value)` pairs, in order.
+/// A record as raw bytes: optional key, optional value (`None` is a tombstone).
+pub type RawRecord = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Produces raw records (for poison tests and replays), in order.
 pub fn send_raw(
     kafka: &KafkaOpts,
     topic: &str,
-    records: &[(Option<Vec<u8>>, Option<Vec<u8>>)],
+    records: &[RawRecord],
     timeout: Duration,
 ) -> anyhow::Result<LoadReport> {
     let producer: ThreadedProducer<DeliveryCounter> = kafka

@@ -31,7 +31,9 @@ fn event(i: u32, key: &str, rating: i32) -> ValidEvent {
 }
 
 fn batch(n: u32) -> Vec<ValidEvent> {
-    (0..n).map(|i| event(i, &format!("user:{}", i % 7), (i % 5) as i32 + 1)).collect()
+    (0..n)
+        .map(|i| event(i, &format!("user:{}", i % 7), (i % 5) as i32 + 1))
+        .collect()
 }
 
 async fn sink(db: &TestDb, pool: usize) -> PgSink {
@@ -57,9 +59,20 @@ async fn applying_the_same_batch_twice_changes_nothing_the_second_time() {
     assert_eq!((second.applied, second.duplicates), (0, 200));
 
     assert_eq!(db.scalar("SELECT count(*) FROM reviews").await, 200);
-    assert_eq!(db.scalar("SELECT count(*) FROM processed_events").await, 200);
-    assert_eq!(db.scalar("SELECT sum(review_count)::bigint FROM user_stats").await, 200);
-    assert_eq!(db.scalar("SELECT sum(rating_sum)::bigint FROM user_stats").await, expected_rating_sum);
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM processed_events").await,
+        200
+    );
+    assert_eq!(
+        db.scalar("SELECT sum(review_count)::bigint FROM user_stats")
+            .await,
+        200
+    );
+    assert_eq!(
+        db.scalar("SELECT sum(rating_sum)::bigint FROM user_stats")
+            .await,
+        expected_rating_sum
+    );
     db.drop_db().await;
 }
 
@@ -71,7 +84,11 @@ async fn a_repeated_event_inside_one_batch_counts_once() {
     events.push(events[3].clone());
     let outcome = sink.apply_batch(&events, &[]).await.unwrap();
     assert_eq!((outcome.applied, outcome.duplicates), (10, 1));
-    assert_eq!(db.scalar("SELECT sum(review_count)::bigint FROM user_stats").await, 10);
+    assert_eq!(
+        db.scalar("SELECT sum(review_count)::bigint FROM user_stats")
+            .await,
+        10
+    );
     db.drop_db().await;
 }
 
@@ -110,9 +127,19 @@ async fn concurrent_overlapping_batches_count_each_event_once() {
         applied_total += h.await.unwrap();
     }
     let covered = 3 * 166 + 500; // union of the four windows
-    assert_eq!(applied_total, covered, "every event applied by exactly one writer");
-    assert_eq!(db.scalar("SELECT count(*) FROM reviews").await, covered as i64);
-    assert_eq!(db.scalar("SELECT sum(review_count)::bigint FROM user_stats").await, covered as i64);
+    assert_eq!(
+        applied_total, covered,
+        "every event applied by exactly one writer"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM reviews").await,
+        covered as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT sum(review_count)::bigint FROM user_stats")
+            .await,
+        covered as i64
+    );
     db.drop_db().await;
 }
 
@@ -175,10 +202,17 @@ async fn dlq_rows_keep_raw_bytes_and_are_idempotent() {
         },
     ];
     assert_eq!(sink.write_dlq(&records).await.unwrap(), 4);
-    assert_eq!(sink.write_dlq(&records).await.unwrap(), 0, "redelivery writes nothing new");
+    assert_eq!(
+        sink.write_dlq(&records).await.unwrap(),
+        0,
+        "redelivery writes nothing new"
+    );
     let client = db.client().await;
     let raw: Vec<u8> = client
-        .query_one("SELECT raw_payload FROM dlq_events WHERE source_offset = 1", &[])
+        .query_one(
+            "SELECT raw_payload FROM dlq_events WHERE source_offset = 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -186,7 +220,10 @@ async fn dlq_rows_keep_raw_bytes_and_are_idempotent() {
     let json_rows = db
         .scalar("SELECT count(*) FROM dlq_events WHERE original_payload IS NOT NULL")
         .await;
-    assert_eq!(json_rows, 1, "only the NUL-free JSON value is stored as jsonb");
+    assert_eq!(
+        json_rows, 1,
+        "only the NUL-free JSON value is stored as jsonb"
+    );
     db.drop_db().await;
 }
 

@@ -162,6 +162,22 @@ impl Metrics {
             })
             .set(1);
         registry.register("streamsre_build_info", "Build information; always 1", build);
+        // Every known label value exists from the start at 0, so rate() and alerts see the
+        // series before the first event of that kind (absent series would read as "no data").
+        for outcome in [
+            Outcome::Success,
+            Outcome::Duplicate,
+            Outcome::Dlq,
+            Outcome::Fail,
+        ] {
+            m.processed_counter(outcome);
+        }
+        for result in ["ok", "error"] {
+            drop(m.commits.get_or_create(&ResultLabels { result }));
+        }
+        for kind in ["assign", "revoke", "error"] {
+            drop(m.rebalances.get_or_create(&KindLabels { kind }));
+        }
         Self { registry, ..m }
     }
 
@@ -275,6 +291,8 @@ mod tests {
             "events_consumed_total 3",
             "events_processed_total{result=\"success\"} 2",
             "events_processed_total{result=\"dlq\"} 1",
+            "events_processed_total{result=\"fail\"} 0",
+            "offset_commits_total{result=\"error\"} 0",
             "processing_duration_seconds_bucket",
             "db_query_duration_seconds_count{query=\"apply_batch\"} 1",
             "retries_total 0",

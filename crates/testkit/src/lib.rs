@@ -104,7 +104,9 @@ impl TestDb {
     pub async fn migrated() -> Self {
         let db = Self::create().await;
         let mut client = db.client().await;
-        streamsre_sink::migrate(&mut client).await.expect("migrations apply");
+        streamsre_sink::migrate(&mut client)
+            .await
+            .expect("migrations apply");
         db
     }
 
@@ -115,12 +117,23 @@ impl TestDb {
 
     /// Runs a query returning one bigint.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let client = self.client().await;
-        client
-            .query_one(sql, &[])
+        self.try_scalar(sql)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .get(0)
+    }
+
+    /// Like [`TestDb::scalar`], but returns the error, for conditions that may not hold yet
+    /// (e.g. the consumer has not created the tables).
+    pub async fn try_scalar(&self, sql: &str) -> Result<i64, String> {
+        let client = connect(&self.url).await.map_err(|e| e.to_string())?;
+        let row = client
+            .query_one(sql, &[])
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            })?;
+        Ok(row.get(0))
     }
 
     /// Drops the database (call at the end of a passing test; a failing one keeps its data
@@ -128,7 +141,10 @@ impl TestDb {
     pub async fn drop_db(self) {
         if let Ok(admin) = connect(&self.admin_url).await {
             let _ = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
                 .await;
         }
     }
@@ -234,7 +250,11 @@ impl Proc {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
-                bail!("{} did not exit within {timeout:?}\n{}", self.name, self.stderr_tail());
+                bail!(
+                    "{} did not exit within {timeout:?}\n{}",
+                    self.name,
+                    self.stderr_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -250,7 +270,11 @@ impl Proc {
         let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let start = lines.len().saturating_sub(30);
-        format!("--- {} stderr (last lines) ---\n{}", self.name, lines[start..].join("\n"))
+        format!(
+            "--- {} stderr (last lines) ---\n{}",
+            self.name,
+            lines[start..].join("\n")
+        )
     }
 }
 
@@ -278,9 +302,13 @@ pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<(u16, String)> {
 /// The value of an unlabelled or fully labelled sample in Prometheus text, e.g.
 /// `events_processed_total{result="success"}`.
 pub fn metric_value(text: &str, sample: &str) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.strip_prefix(sample)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Scrapes one sample from a process's `/metrics`.
@@ -300,7 +328,10 @@ pub async fn total_lag(group: &str, topic: &str) -> anyhow::Result<i64> {
 }
 
 /// Committed offset per partition of `group` on `topic` (`None` where nothing is committed).
-pub async fn committed_offsets(group: &str, topic: &str) -> anyhow::Result<Vec<(i32, Option<i64>)>> {
+pub async fn committed_offsets(
+    group: &str,
+    topic: &str,
+) -> anyhow::Result<Vec<(i32, Option<i64>)>> {
     let (group, topic) = (group.to_string(), topic.to_string());
     tokio::task::spawn_blocking(move || {
         streamsre_kafka::admin::group_lag(&kafka_opts(), &group, &topic, Duration::from_secs(10))
