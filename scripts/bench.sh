@@ -19,11 +19,11 @@ BASELINE_N=${BENCH_BASELINE_EVENTS:-20000}
 PORT=${BENCH_BROKER_PORT:-9093}
 BROKER=127.0.0.1:$PORT
 ADMIN_URL=$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?|$)#/postgres\1#')
-export KAFKA_OPTS="session.timeout.ms=6000;heartbeat.interval.ms=1000"
+GROUP_OPTS="session.timeout.ms=6000;heartbeat.interval.ms=1000"
 
 echo "bench: criterion micro-benchmarks (each against a baseline in the same run)"
-cargo bench -q -p streamsre-event -p streamsre-flow -- --noplot >"$STACK/bench-criterion.log" 2>&1 \
-  || { tail -20 "$STACK/bench-criterion.log"; exit 1; }
+{ cargo bench -q -p streamsre-event --bench codec && cargo bench -q -p streamsre-flow --bench tracker; } \
+  >"$STACK/bench-criterion.log" 2>&1 || { tail -20 "$STACK/bench-criterion.log"; exit 1; }
 ratio_of() { # group streamsre_bench baseline_bench
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
@@ -33,7 +33,7 @@ print(f"bench: micro {g}: {a}={m(a):.0f}ns {b}={m(b):.0f}ns ratio={m(a)/m(b):.2f
 PY
 }
 ratio_of decode_512b streamsre_decode_validate baseline_serde_value
-ratio_of track_complete_1024 offset_tracker_out_of_order baseline_vec
+ratio_of track_complete_1024 offset_tracker_out_of_order baseline_btreeset
 
 echo "bench: starting a memory-storage Tansu on $BROKER"
 tansu broker --listener-url "tcp://$BROKER" --advertised-listener-url "tcp://$BROKER" \
@@ -52,21 +52,22 @@ fresh_db() {
   echo "$DATABASE_URL" | sed -E "s#/[^/?]*(\?|\$)#/$1\1#"
 }
 
-# run_consumer NAME TOPIC COUNT DB_URL EXTRA_ARGS... → prints the JSON summary; sets PEAK_KB
+# run_consumer NAME TOPIC COUNT DB_URL EXTRA_ARGS... → prints the JSON summary and writes the
+# consumer's peak RSS (kB) to $STACK/bench-NAME.peak_kb (it runs in a subshell).
 run_consumer() {
   local name=$1 topic=$2 count=$3 url=$4; shift 4
   local addr=127.0.0.1:$((20000 + RANDOM % 20000))
-  "$BIN" consume --brokers "$BROKER" --topic "$topic" --group "bench-$name-$$" \
+  KAFKA_OPTS="$GROUP_OPTS" "$BIN" consume --brokers "$BROKER" --topic "$topic" --group "bench-$name-$$" \
     --database-url "$url" --metrics-addr "$addr" --summary-format json "$@" \
     >"$STACK/bench-$name.out" 2>"$STACK/bench-$name.log" &
   consumer=$!
   local deadline=$((SECONDS + 900))
   until [ "$(psql "$url" -tAc 'select count(*) from processed_events' 2>/dev/null || echo 0)" -ge "$count" ]; do
     kill -0 "$consumer" 2>/dev/null || { echo "bench: $name consumer died; see $STACK/bench-$name.log" >&2; exit 1; }
-    [ $SECONDS -lt $deadline ] || { echo "bench: $name timed out" >&2; exit 1; }
+    [ $SECONDS -lt $deadline ] || { echo "bench: $name timed out" >&2; kill -TERM "$consumer"; exit 1; }
     sleep 0.2
   done
-  PEAK_KB=$(awk '/VmHWM/ {print $2}' "/proc/$consumer/status")
+  awk '/VmHWM/ {print $2}' "/proc/$consumer/status" >"$STACK/bench-$name.peak_kb"
   curl -fs "http://$addr/metrics" >"$STACK/bench-$name.metrics" || true
   kill -TERM "$consumer"; wait "$consumer"; consumer=""
   tail -n 1 "$STACK/bench-$name.out"
@@ -85,7 +86,7 @@ echo "bench: streamsre (batch sink) consuming $N events"
 url=$(fresh_db bench_streamsre)
 summary=$(run_consumer streamsre "$topic" "$N" "$url" --max-inflight 4096 --batch-size 1000 --sink-workers 4)
 streamsre_eps=$(echo "$summary" | json_field throughput_eps)
-peak_mb=$(awk -v kb="$PEAK_KB" 'BEGIN { printf "%.1f", kb / 1024 }')
+peak_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$STACK/bench-streamsre.peak_kb")
 db_share=$(python3 - "$STACK/bench-streamsre.metrics" "$(echo "$summary" | json_field active_seconds)" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()

@@ -57,6 +57,65 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Show a consumer group's committed offsets and lag per partition (no consumer needed).
     Lag(LagArgs),
+    /// Inspect and replay the dead-letter queue.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+/// Which DLQ records a `dlq` command selects.
+#[derive(Debug, Args)]
+pub struct DlqSelect {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Only records of this kind (the reason's prefix, e.g. `rating_out_of_range`).
+    #[arg(long, env = "DLQ_KIND")]
+    pub kind: Option<String>,
+    /// Only records that failed within this long (e.g. `1h`).
+    #[arg(long, env = "DLQ_SINCE", value_parser = parse_duration)]
+    pub since: Option<Duration>,
+    /// At most this many records (oldest failure first).
+    #[arg(long, env = "DLQ_LIMIT", default_value_t = 1000)]
+    pub limit: i64,
+}
+
+/// `dlq` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List DLQ records.
+    List {
+        #[command(flatten)]
+        select: DlqSelect,
+        /// Print JSON lines instead of a table.
+        #[arg(long, env = "DLQ_JSON")]
+        json: bool,
+    },
+    /// Show one DLQ record in full.
+    Show {
+        /// Record id (as printed by `dlq list`).
+        id: uuid::Uuid,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Send DLQ records back to the main topic (safe: applied events are skipped by the ledger,
+    /// records that fail again update their DLQ row).
+    Replay {
+        #[command(flatten)]
+        select: DlqSelect,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Only these record ids (repeatable).
+        #[arg(long = "id", env = "DLQ_IDS", value_delimiter = ',')]
+        ids: Vec<uuid::Uuid>,
+        /// Destination topic.
+        #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+        topic: String,
+        /// Records per second at most.
+        #[arg(long, env = "REPLAY_RATE", default_value_t = std::num::NonZeroU32::new(100).expect("nonzero"))]
+        rate: std::num::NonZeroU32,
+        /// Show what would be replayed without sending anything.
+        #[arg(long, env = "DRY_RUN")]
+        dry_run: bool,
+    },
 }
 
 /// `lag` flags.
@@ -183,6 +242,15 @@ pub enum SinkModeArg {
     Single,
 }
 
+/// `consume --on-retries-exhausted` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnExhaustedArg {
+    /// Keep retrying at the capped delay; lag grows on the broker, nothing is lost.
+    Wait,
+    /// Publish the stuck work to the DLQ topic with reason `retries_exhausted` and move on.
+    Dlq,
+}
+
 /// `consume --summary-format` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SummaryFormat {
@@ -235,6 +303,22 @@ pub struct ConsumeArgs {
     /// Larger message values go to the DLQ without being parsed.
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = streamsre_event::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+    /// Topic that receives DLQ records (original key and value plus reason headers).
+    #[arg(long, env = "DLQ_TOPIC", default_value = "events.dlq")]
+    pub dlq_topic: String,
+    /// Attempts of one write before a transient failure counts as exhausted.
+    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 8)]
+    pub max_attempts: u32,
+    /// After --max-attempts transient failures: keep waiting (the partition stalls, nothing
+    /// leaves the pipeline) or send the work to the DLQ topic to keep the stream moving.
+    #[arg(long, env = "ON_RETRIES_EXHAUSTED", value_enum, default_value = "wait")]
+    pub on_retries_exhausted: OnExhaustedArg,
+    /// First retry delay ceiling (exponential backoff with full jitter).
+    #[arg(long, env = "RETRY_BASE", value_parser = parse_duration, default_value = "100ms")]
+    pub retry_base: Duration,
+    /// Largest retry delay.
+    #[arg(long, env = "RETRY_CAP", value_parser = parse_duration, default_value = "5s")]
+    pub retry_cap: Duration,
     /// Timeout of each /readyz dependency check.
     #[arg(long, env = "READINESS_TIMEOUT", value_parser = parse_duration, default_value = "2s")]
     pub readiness_timeout: Duration,

@@ -1,6 +1,8 @@
 //! One function per subcommand: translate flags into library configs, run, report.
 
-use crate::args::{Command, ConsumeArgs, ProduceArgs, SinkModeArg, SummaryFormat, TopicCommand};
+use crate::args::{
+    Command, ConsumeArgs, OnExhaustedArg, ProduceArgs, SinkModeArg, SummaryFormat, TopicCommand,
+};
 use anyhow::Context;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use streamsre_kafka::producer::{
 };
 use streamsre_kafka::source::SourceConfig;
 use streamsre_pipeline::{ConsumeConfig, RunSummary, SinkMode};
-use streamsre_retry::Backoff;
+use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_sink::{PgSink, PgSinkConfig};
 use streamsre_telemetry::redact_url;
 
@@ -91,6 +93,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dlq(command) => crate::dlq::run(command).await,
         Command::Produce(args) => produce(args).await,
         Command::Consume(args) => consume(args).await,
     }
@@ -258,7 +261,18 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         batch_size: args.batch_size,
         batch_linger: args.batch_linger,
         max_message_bytes: args.max_message_bytes,
-        backoff: Backoff::default(),
+        dlq_topic: args.dlq_topic,
+        retry: RetryPolicy {
+            backoff: Backoff {
+                base: args.retry_base,
+                cap: args.retry_cap,
+            },
+            max_attempts: args.max_attempts,
+            on_exhausted: match args.on_retries_exhausted {
+                OnExhaustedArg::Wait => OnExhausted::Wait,
+                OnExhaustedArg::Dlq => OnExhausted::Dlq,
+            },
+        },
         readiness_timeout: args.readiness_timeout,
     };
     let summary = streamsre_pipeline::run(config, shutdown_signal()).await?;

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod dlq;
 
 use clap::Parser;
 

@@ -6,28 +6,34 @@ use std::time::Duration;
 use streamsre_event::encode;
 use streamsre_kafka::producer::{send_raw, EventGenerator, WorkloadConfig};
 use streamsre_testkit::{
-    committed_offsets, create_topic, free_addr, http_get, scrape, total_lag, unique, wait_for,
-    Proc, TestDb, FAST_GROUP_OPTS,
+    committed_offsets, create_named_topic, create_topic, free_addr, http_get, scrape, total_lag,
+    unique, wait_for, Proc, TestDb, FAST_GROUP_OPTS,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamsre");
 const PARTITIONS: i32 = 6;
 
-/// A fresh topic, group id and database: nothing shared with any other test.
+/// A fresh topic (and its DLQ topic, `<topic>.dlq`), group id and database: nothing shared
+/// with any other test.
 async fn fixture() -> (String, String, TestDb) {
-    (
-        create_topic(PARTITIONS).await,
-        unique("g"),
-        TestDb::create().await,
-    )
+    let topic = create_topic(PARTITIONS).await;
+    create_named_topic(&dlq_topic(&topic), 1).await;
+    (topic, unique("g"), TestDb::create().await)
+}
+
+fn dlq_topic(topic: &str) -> String {
+    format!("{topic}.dlq")
 }
 
 fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc, String) {
     let addr = free_addr();
+    let dlq = dlq_topic(topic);
     let mut args = vec![
         "consume",
         "--topic",
         topic,
+        "--dlq-topic",
+        &dlq,
         "--group",
         group,
         "--metrics-addr",
@@ -207,14 +213,19 @@ async fn repeated_sigkill_loses_nothing_and_applies_nothing_twice() {
     db.drop_db().await;
 }
 
+/// A second member joins while events are flowing. The first member's revoke must finish its
+/// in-flight work and commit before releasing the partitions, so the new owner starts exactly
+/// after it: the two members' work adds up to N with no event applied twice.
 #[tokio::test(flavor = "multi_thread")]
-async fn two_consumers_in_one_group_split_the_partitions() {
+async fn a_member_joining_mid_run_splits_the_work_without_duplicates() {
     const N: u64 = 20_000;
     let (topic, group, db) = fixture().await;
     let (mut a, addr_a) = consumer(&topic, &group, &db, &[]);
     wait_assigned(&addr_a, &mut a).await;
+    let mut prod = producer(&topic, N, 1_000, 9);
+    wait_rows(&db, 2_000, Duration::from_secs(60)).await;
+
     let (mut b, addr_b) = consumer(&topic, &group, &db, &[]);
-    wait_assigned(&addr_b, &mut b).await;
     wait_for(
         "partitions split between both members",
         Duration::from_secs(60),
@@ -229,8 +240,21 @@ async fn two_consumers_in_one_group_split_the_partitions() {
         },
     )
     .await;
+    let rows_at_split = db.scalar("SELECT count(*) FROM reviews").await;
+    assert!(
+        rows_at_split < N as i64,
+        "the split came after the run ended"
+    );
+    let revokes = scrape(&addr_a, "rebalances_total{kind=\"revoke\"}")
+        .await
+        .unwrap();
+    assert!(revokes >= 1.0, "member a never had partitions revoked");
 
-    produce_all(&topic, N, 9).await;
+    assert!(prod
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
     wait_rows(&db, N as i64, Duration::from_secs(120)).await;
     wait_no_lag(&group, &topic).await;
     let sa = stop_gracefully(&mut a).await;
@@ -242,6 +266,10 @@ async fn two_consumers_in_one_group_split_the_partitions() {
     assert!(
         ra > 0 && rb > 0,
         "both members must have done work: a={ra} b={rb}"
+    );
+    assert_eq!(
+        sa["duplicates"].as_u64().unwrap() + sb["duplicates"].as_u64().unwrap(),
+        0
     );
     assert_eq!(ra + rb, N, "the members' work adds up to exactly N");
     assert_exactly_once(&db, N as i64).await;

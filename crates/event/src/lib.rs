@@ -6,6 +6,8 @@
 //! without Kafka or Postgres, and so the producer and the consumer share one definition of
 //! the wire format.
 
+#![warn(missing_docs)]
+
 mod codec;
 mod model;
 mod validate;

@@ -8,6 +8,8 @@
 //!
 //! Nothing here does I/O; the Kafka source and the sink workers drive it.
 
+#![warn(missing_docs)]
+
 mod lanes;
 mod tracker;
 

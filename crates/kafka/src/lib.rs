@@ -5,8 +5,11 @@
 //! Everything talks to the broker through librdkafka (the `rdkafka` crate, bundled build), so
 //! any Kafka-protocol broker works: Apache Kafka, Redpanda, or Tansu locally.
 
+#![warn(missing_docs)]
+
 pub mod admin;
 pub mod config;
+pub mod dlq;
 pub mod producer;
 pub mod source;
 

@@ -19,7 +19,7 @@ use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -62,6 +62,8 @@ pub struct Fetched {
     pub value: Option<Vec<u8>>,
     /// Producer (create) timestamp in ms since the epoch, when the broker kept one.
     pub timestamp_ms: Option<i64>,
+    /// The DLQ record id a replayed message carries (header `x-streamsre-dlq-id`).
+    pub dlq_id: Option<uuid::Uuid>,
     /// When the source read it, for processing-duration metrics.
     pub fetched_at: Instant,
     /// Hand back to [`SharedTracker::complete`] once the message's effects are durable.
@@ -306,6 +308,7 @@ struct Pending {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     timestamp_ms: Option<i64>,
+    dlq_id: Option<uuid::Uuid>,
     fetched_at: Instant,
 }
 
@@ -318,6 +321,14 @@ impl Pending {
             key: m.key().map(<[u8]>::to_vec),
             value: m.payload().map(<[u8]>::to_vec),
             timestamp_ms: m.timestamp().to_millis(),
+            dlq_id: m.headers().and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|h| h.key == crate::dlq::DLQ_ID_HEADER)
+                    .and_then(|h| h.value)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            }),
             fetched_at: Instant::now(),
         }
     }
@@ -409,6 +420,7 @@ pub fn run_source(
                 key: m.key,
                 value: m.value,
                 timestamp_ms: m.timestamp_ms,
+                dlq_id: m.dlq_id,
                 fetched_at: m.fetched_at,
                 ticket,
                 permit,

@@ -5,6 +5,8 @@
 //! can stop the service the same way SIGTERM does: stop fetching, let every lane finish what
 //! it holds, commit, leave the group.
 
+#![warn(missing_docs)]
+
 mod probe;
 mod worker;
 
@@ -15,8 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use streamsre_flow::lane_for;
+use streamsre_kafka::dlq::DlqPublisher;
 use streamsre_kafka::source::{run_source, KafkaHealth, SharedTracker, SourceConfig, SourceShared};
-use streamsre_retry::Backoff;
+use streamsre_retry::RetryPolicy;
 use streamsre_sink::{PgSink, PgSinkConfig, SinkError};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
@@ -46,8 +49,10 @@ pub struct ConsumeConfig {
     pub batch_linger: Duration,
     /// Messages larger than this go to the DLQ unparsed.
     pub max_message_bytes: usize,
-    /// Wait between retries of a transient sink failure.
-    pub backoff: Backoff,
+    /// Topic that receives DLQ records (with their original key, value and reason headers).
+    pub dlq_topic: String,
+    /// How transient sink and DLQ failures are retried, and what happens when they persist.
+    pub retry: RetryPolicy,
     /// Timeout of each dependency check behind `/readyz`.
     pub readiness_timeout: Duration,
 }
@@ -102,7 +107,7 @@ async fn connect_sink(
                 redact_url(&config.database_url)
             ),
             Err(SinkError::Retriable(reason)) => {
-                let delay = config.backoff.delay(attempt, &mut rand::thread_rng());
+                let delay = config.retry.backoff.delay(attempt, &mut rand::thread_rng());
                 tracing::warn!(database = %redact_url(&config.database_url), %reason, ?delay, "database not available yet; retrying");
                 attempt += 1;
                 tokio::select! {
@@ -160,8 +165,10 @@ pub async fn run(
         metrics: metrics.clone(),
     };
     let latency = Arc::new(LatencyStats::default());
+    let dlq = DlqPublisher::new(&config.source.kafka, &config.dlq_topic)?;
     let ctx = Arc::new(worker::WorkerContext::new(
         sink,
+        dlq,
         &config,
         shared.clone(),
         latency.clone(),
@@ -232,7 +239,7 @@ pub async fn run(
     let _ = http.await;
     source_result?;
 
-    let (active, _) = ctx.active_window();
+    let active = ctx.active_window();
     let finished = metrics.processed_total(Outcome::Success)
         + metrics.processed_total(Outcome::Duplicate)
         + metrics.processed_total(Outcome::Dlq);

@@ -1,14 +1,22 @@
 //! A lane's sink worker: batches what its lane receives, decodes it, writes it durably (with
-//! retries and bisection), then completes the offsets and releases the in-flight permits.
+//! retries and bisection), publishes its DLQ records, then completes the offsets and releases
+//! the in-flight permits.
+//!
+//! Durability order for one batch: Postgres transaction (rows + DLQ rows) → DLQ topic
+//! acknowledged → offsets marked done. A crash anywhere before the last step redelivers the
+//! batch; the dedup ledger and the DLQ upsert make that harmless (the DLQ *topic* may then get
+//! a record twice: at-least-once, as any Kafka producer without transactions).
 
 use crate::ConsumeConfig;
+use chrono::Utc;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use streamsre_event::{decode, dlq_event_id};
+use streamsre_kafka::dlq::{classify_kafka, DlqMessage, DlqPublisher};
 use streamsre_kafka::source::{Fetched, SourceShared};
-use streamsre_retry::Backoff;
+use streamsre_retry::{retry, RetryAction, RetryNotice, RetryOutcome, RetryPolicy};
 use streamsre_sink::{DlqRecord, PgSink, SinkError, SourcePos, ValidEvent};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::LatencyStats;
@@ -24,41 +32,83 @@ pub enum SinkMode {
     Single,
 }
 
-/// The work was not made durable because the process is shutting down; its offsets stay
-/// uncommitted and the messages are redelivered.
+/// The work was not made durable (shutdown, or a DLQ that cannot be written); its offsets
+/// stay uncommitted and the messages are redelivered.
 struct Abandoned;
 
-#[derive(Default, Clone, Copy)]
-struct Counts {
+#[derive(Default)]
+struct Written {
     applied: u64,
     duplicates: u64,
-    dlq: u64,
+    /// Records that ended in the DLQ; each must reach the DLQ topic before offsets complete.
+    dlq: Vec<DlqRecord>,
 }
 
-impl std::ops::AddAssign for Counts {
-    fn add_assign(&mut self, o: Self) {
-        self.applied += o.applied;
-        self.duplicates += o.duplicates;
-        self.dlq += o.dlq;
+impl Written {
+    fn merge(&mut self, other: Written) {
+        self.applied += other.applied;
+        self.duplicates += other.duplicates;
+        self.dlq.extend(other.dlq);
+    }
+
+    fn dlq_only(records: Vec<DlqRecord>) -> Self {
+        Self {
+            dlq: records,
+            ..Self::default()
+        }
     }
 }
 
 /// One message of a batch after decoding: either an event to apply or a DLQ record, plus the
-/// raw value so a row the database rejects can still be sent to the DLQ byte for byte.
+/// raw value and key so a row the database rejects can still be sent to the DLQ byte for byte.
 struct Item {
     valid: Option<ValidEvent>,
     dlq: Option<DlqRecord>,
     raw: Option<Vec<u8>>,
+    key: Option<Vec<u8>>,
+    /// DLQ id carried by a replayed message, so its DLQ record is updated, not duplicated.
+    dlq_id: Option<uuid::Uuid>,
+}
+
+impl Item {
+    fn pos(&self) -> &SourcePos {
+        match (&self.valid, &self.dlq) {
+            (Some(v), _) => &v.pos,
+            (None, Some(d)) => &d.pos,
+            (None, None) => unreachable!("an item is valid or a DLQ record"),
+        }
+    }
+
+    /// A DLQ record for this item, failed for `error: reason` after `attempts` attempts.
+    fn to_dlq(&self, error: &str, reason: &str, attempts: u32) -> DlqRecord {
+        if let Some(d) = &self.dlq {
+            return d.clone();
+        }
+        let valid = self
+            .valid
+            .as_ref()
+            .expect("an item is valid or a DLQ record");
+        DlqRecord {
+            event_id: self.dlq_id.unwrap_or(valid.event.event_id),
+            error: error.to_string(),
+            reason: format!("{error}: {reason}"),
+            key: self.key.clone(),
+            raw: self.raw.clone(),
+            attempts,
+            pos: valid.pos.clone(),
+        }
+    }
 }
 
 /// State shared by all lane workers.
 pub(crate) struct WorkerContext {
     sink: PgSink,
+    dlq: DlqPublisher,
     mode: SinkMode,
     batch_size: usize,
     linger: Duration,
     max_message_bytes: usize,
-    backoff: Backoff,
+    policy: RetryPolicy,
     shared: SourceShared,
     latency: Arc<LatencyStats>,
     cancel: CancellationToken,
@@ -69,6 +119,7 @@ pub(crate) struct WorkerContext {
 impl WorkerContext {
     pub(crate) fn new(
         sink: PgSink,
+        dlq: DlqPublisher,
         config: &ConsumeConfig,
         shared: SourceShared,
         latency: Arc<LatencyStats>,
@@ -76,11 +127,12 @@ impl WorkerContext {
     ) -> Self {
         Self {
             sink,
+            dlq,
             mode: config.sink_mode,
             batch_size: config.batch_size,
             linger: config.batch_linger,
             max_message_bytes: config.max_message_bytes,
-            backoff: config.backoff,
+            policy: config.retry,
             shared,
             latency,
             cancel,
@@ -88,11 +140,11 @@ impl WorkerContext {
         }
     }
 
-    /// Time between the first fetch and the last durable write, and whether anything ran.
-    pub(crate) fn active_window(&self) -> (Duration, bool) {
+    /// Time between the first fetch and the last durable write.
+    pub(crate) fn active_window(&self) -> Duration {
         match *self.window.lock().unwrap_or_else(|e| e.into_inner()) {
-            (Some(first), Some(last)) => (last.saturating_duration_since(first), true),
-            _ => (Duration::ZERO, false),
+            (Some(first), Some(last)) => last.saturating_duration_since(first),
+            _ => Duration::ZERO,
         }
     }
 
@@ -103,14 +155,19 @@ impl WorkerContext {
             offset: msg.offset,
         };
         let raw = msg.value.take();
+        let key = msg.key.clone();
         match decode(raw.as_deref(), self.max_message_bytes) {
             Ok(event) => Item {
                 valid: Some(ValidEvent { event, pos }),
                 dlq: None,
                 raw,
+                key,
+                dlq_id: msg.dlq_id,
             },
             Err(invalid) => {
-                let event_id = dlq_event_id(raw.as_deref(), &pos.topic, pos.partition, pos.offset);
+                let event_id = msg.dlq_id.unwrap_or_else(|| {
+                    dlq_event_id(raw.as_deref(), &pos.topic, pos.partition, pos.offset)
+                });
                 tracing::warn!(
                     partition = pos.partition,
                     offset = pos.offset,
@@ -122,71 +179,103 @@ impl WorkerContext {
                     valid: None,
                     dlq: Some(DlqRecord {
                         event_id,
+                        error: invalid.kind().to_string(),
                         reason: invalid.reason(),
+                        key: key.clone(),
                         raw: raw.clone(),
+                        attempts: 0,
                         pos,
                     }),
                     raw,
+                    key,
+                    dlq_id: msg.dlq_id,
                 }
             }
         }
     }
 
-    /// Runs `op` until it succeeds or fails permanently, sleeping with backoff between
-    /// transient failures. Returns `Err(None)` if shutdown interrupted the wait.
-    async fn with_retry<T, F, Fut>(
-        &self,
-        what: &'static str,
-        mut op: F,
-    ) -> Result<T, Option<String>>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, SinkError>>,
-    {
-        let mut attempt = 0u32;
-        loop {
-            let started = Instant::now();
-            let result = op().await;
-            self.shared
-                .metrics
-                .db_query(what, started.elapsed().as_secs_f64());
-            match result {
-                Ok(v) => return Ok(v),
-                Err(SinkError::Permanent(reason)) => return Err(Some(reason)),
-                Err(SinkError::Retriable(reason)) => {
-                    if self.cancel.is_cancelled() {
-                        return Err(None);
-                    }
-                    let delay = self.backoff.delay(attempt, &mut rand::thread_rng());
-                    self.shared.metrics.retry();
-                    tracing::warn!(query = what, attempt, ?delay, %reason, "transient sink error; retrying");
-                    attempt = attempt.saturating_add(1);
-                    tokio::select! {
-                        _ = self.cancel.cancelled() => return Err(None),
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-            }
+    /// Logs and counts one failed attempt.
+    fn on_retry(&self, what: &'static str, notice: RetryNotice<'_>) {
+        self.shared.metrics.retry();
+        if notice.exhausted {
+            self.shared.metrics.retries_exhausted();
+            tracing::error!(
+                query = what,
+                attempt = notice.attempt,
+                delay = ?notice.delay,
+                reason = notice.reason,
+                "retries exhausted; still waiting (--on-retries-exhausted=wait): the partition stalls until the database recovers"
+            );
+        } else {
+            tracing::warn!(
+                query = what,
+                attempt = notice.attempt,
+                delay = ?notice.delay,
+                reason = notice.reason,
+                "transient sink error; retrying"
+            );
         }
+    }
+
+    /// Runs a Postgres operation under the retry policy, timing every attempt.
+    async fn db<'a, T, F, Fut>(&'a self, what: &'static str, mut op: F) -> RetryOutcome<T>
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, SinkError>> + 'a,
+    {
+        let metrics = &self.shared.metrics;
+        retry(
+            &self.policy,
+            &self.cancel,
+            || {
+                let attempt = op();
+                async move {
+                    let started = Instant::now();
+                    let result = attempt.await;
+                    metrics.db_query(what, started.elapsed().as_secs_f64());
+                    result.map_err(RetryAction::from)
+                }
+            },
+            |notice| self.on_retry(what, notice),
+        )
+        .await
+    }
+
+    /// Records for work given up on after `max_attempts` transient failures. The database is
+    /// failing, so they can only go to the DLQ topic; `streamsre dlq replay` is not possible
+    /// for them, but any consumer of the DLQ topic can re-send them.
+    fn exhausted(&self, items: &[Item], reason: &str) -> Written {
+        tracing::error!(
+            messages = items.len(),
+            %reason,
+            "retries exhausted (--on-retries-exhausted=dlq): sending the batch to the DLQ topic"
+        );
+        let attempts = self.policy.max_attempts;
+        Written::dlq_only(
+            items
+                .iter()
+                .map(|i| i.to_dlq("retries_exhausted", reason, attempts))
+                .collect(),
+        )
     }
 
     /// Writes DLQ rows on their own. They cannot fail permanently with well-formed input
     /// (raw bytes go to bytea); if they do, that is a bug: keep the work uncommitted.
-    async fn write_dlq(&self, records: &[DlqRecord]) -> Result<Counts, Abandoned> {
+    async fn write_dlq(&self, records: Vec<DlqRecord>) -> Result<Written, Abandoned> {
         match self
-            .with_retry("insert_dlq", || self.sink.write_dlq(records))
+            .db("insert_dlq", || self.sink.write_dlq(&records))
             .await
         {
-            Ok(_) => Ok(Counts {
-                dlq: records.len() as u64,
-                ..Counts::default()
-            }),
-            Err(reason) => {
-                if let Some(reason) = reason {
-                    tracing::error!(%reason, "DLQ write failed permanently; leaving offsets uncommitted");
-                }
+            RetryOutcome::Done(_) => Ok(Written::dlq_only(records)),
+            RetryOutcome::Exhausted(reason) => {
+                tracing::error!(%reason, "DLQ table unavailable; records go to the DLQ topic only");
+                Ok(Written::dlq_only(records))
+            }
+            RetryOutcome::Permanent(reason) => {
+                tracing::error!(%reason, "DLQ write failed permanently; leaving offsets uncommitted");
                 Err(Abandoned)
             }
+            RetryOutcome::Cancelled => Err(Abandoned),
         }
     }
 
@@ -195,136 +284,174 @@ impl WorkerContext {
     fn apply_batch<'a>(
         &'a self,
         items: &'a [Item],
-    ) -> Pin<Box<dyn Future<Output = Result<Counts, Abandoned>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Written, Abandoned>> + Send + 'a>> {
         Box::pin(async move {
             let valid: Vec<ValidEvent> = items.iter().filter_map(|i| i.valid.clone()).collect();
             let dlq: Vec<DlqRecord> = items.iter().filter_map(|i| i.dlq.clone()).collect();
-            let result = self
-                .with_retry("apply_batch", || self.sink.apply_batch(&valid, &dlq))
-                .await;
-            match result {
-                Ok(outcome) => {
+            match self
+                .db("apply_batch", || self.sink.apply_batch(&valid, &dlq))
+                .await
+            {
+                RetryOutcome::Done(outcome) => {
                     self.shared.metrics.batch(items.len());
-                    Ok(Counts {
+                    Ok(Written {
                         applied: outcome.applied as u64,
                         duplicates: outcome.duplicates as u64,
-                        dlq: dlq.len() as u64,
+                        dlq,
                     })
                 }
-                Err(None) => Err(Abandoned),
-                Err(Some(reason)) if items.len() == 1 => {
-                    let record = self.rejected(&items[0], &reason);
-                    self.write_dlq(&[record]).await
+                RetryOutcome::Cancelled => Err(Abandoned),
+                RetryOutcome::Exhausted(reason) => Ok(self.exhausted(items, &reason)),
+                RetryOutcome::Permanent(reason) if items.len() == 1 => {
+                    let pos = items[0].pos();
+                    tracing::warn!(
+                        partition = pos.partition,
+                        offset = pos.offset,
+                        %reason,
+                        "row rejected by the database sent to the DLQ"
+                    );
+                    self.write_dlq(vec![items[0].to_dlq("sink_rejected", &reason, 1)])
+                        .await
                 }
-                Err(Some(reason)) => {
+                RetryOutcome::Permanent(reason) => {
                     tracing::info!(rows = items.len(), %reason, "batch rejected; bisecting to isolate the bad rows");
                     let (left, right) = items.split_at(items.len() / 2);
                     // Halves run in order, so per-key order is kept.
-                    let mut counts = self.apply_batch(left).await?;
-                    counts += self.apply_batch(right).await?;
-                    Ok(counts)
+                    let mut written = self.apply_batch(left).await?;
+                    written.merge(self.apply_batch(right).await?);
+                    Ok(written)
                 }
             }
         })
     }
 
-    /// The DLQ record for a row the database rejected permanently.
-    fn rejected(&self, item: &Item, reason: &str) -> DlqRecord {
-        if let Some(d) = &item.dlq {
-            return d.clone();
-        }
-        let valid = item
-            .valid
-            .as_ref()
-            .expect("an item is valid or a DLQ record");
-        tracing::warn!(
-            partition = valid.pos.partition,
-            offset = valid.pos.offset,
-            event_id = %valid.event.event_id,
-            %reason,
-            "row rejected by the database sent to the DLQ"
-        );
-        DlqRecord {
-            event_id: valid.event.event_id,
-            reason: format!("sink_rejected: {reason}"),
-            raw: item.raw.clone(),
-            pos: valid.pos.clone(),
-        }
-    }
-
     /// The seed's per-event path: one transaction per event, in order.
-    async fn apply_single(&self, items: &[Item]) -> Result<Counts, Abandoned> {
-        let mut counts = Counts::default();
+    async fn apply_single(&self, items: &[Item]) -> Result<Written, Abandoned> {
+        let mut written = Written::default();
         for item in items {
-            match &item.valid {
-                None => {
-                    counts += self
-                        .write_dlq(std::slice::from_ref(item.dlq.as_ref().expect("dlq")))
-                        .await?
+            let Some(valid) = &item.valid else {
+                let record = item.dlq.clone().expect("an invalid item has a DLQ record");
+                written.merge(self.write_dlq(vec![record]).await?);
+                continue;
+            };
+            match self
+                .db("apply_single", || self.sink.apply_single(valid))
+                .await
+            {
+                RetryOutcome::Done(true) => written.applied += 1,
+                RetryOutcome::Done(false) => written.duplicates += 1,
+                RetryOutcome::Cancelled => return Err(Abandoned),
+                RetryOutcome::Exhausted(reason) => {
+                    written.merge(self.exhausted(std::slice::from_ref(item), &reason))
                 }
-                Some(valid) => match self
-                    .with_retry("apply_single", || self.sink.apply_single(valid))
-                    .await
-                {
-                    Ok(true) => counts.applied += 1,
-                    Ok(false) => counts.duplicates += 1,
-                    Err(None) => return Err(Abandoned),
-                    Err(Some(reason)) => {
-                        counts += self.write_dlq(&[self.rejected(item, &reason)]).await?
-                    }
-                },
+                RetryOutcome::Permanent(reason) => {
+                    let record = item.to_dlq("sink_rejected", &reason, 1);
+                    written.merge(self.write_dlq(vec![record]).await?);
+                }
             }
         }
-        Ok(counts)
+        Ok(written)
+    }
+
+    /// Publishes DLQ records to the DLQ topic and waits for the acknowledgement.
+    async fn publish_dlq(&self, records: &[DlqRecord]) -> Result<(), Abandoned> {
+        let failed_at = Utc::now();
+        let messages: Vec<DlqMessage<'_>> = records
+            .iter()
+            .map(|r| DlqMessage {
+                dlq_id: r.event_id,
+                key: r.key.as_deref(),
+                value: r.raw.as_deref(),
+                error: &r.error,
+                reason: &r.reason,
+                retry_count: r.attempts,
+                original_topic: &r.pos.topic,
+                original_partition: r.pos.partition,
+                original_offset: r.pos.offset,
+                failed_at,
+            })
+            .collect();
+        let outcome = retry(
+            &self.policy,
+            &self.cancel,
+            || async {
+                self.dlq
+                    .publish(&messages)
+                    .await
+                    .map_err(|e| classify_kafka(&e))
+            },
+            |notice| self.on_retry("publish_dlq", notice),
+        )
+        .await;
+        match outcome {
+            RetryOutcome::Done(()) => Ok(()),
+            RetryOutcome::Cancelled => Err(Abandoned),
+            RetryOutcome::Permanent(reason) | RetryOutcome::Exhausted(reason) => {
+                tracing::error!(topic = self.dlq.topic(), %reason, "cannot publish to the DLQ topic; leaving offsets uncommitted");
+                Err(Abandoned)
+            }
+        }
     }
 
     /// Processes one batch end to end and releases its permits.
     async fn process(&self, mut batch: Vec<Fetched>) {
         let items: Vec<Item> = batch.iter_mut().map(|m| self.decode(m)).collect();
-        let result = match self.mode {
+        let mut result = match self.mode {
             SinkMode::Batch => self.apply_batch(&items).await,
             SinkMode::Single => self.apply_single(&items).await,
         };
+        if let Ok(written) = &result {
+            if !written.dlq.is_empty() {
+                if let Err(abandoned) = self.publish_dlq(&written.dlq).await {
+                    result = Err(abandoned);
+                }
+            }
+        }
         let metrics = &self.shared.metrics;
         let n = batch.len() as u64;
         match result {
-            Ok(counts) => {
-                // Durable: only now may the offsets count as done.
+            Ok(written) => {
+                // Durable everywhere: only now may the offsets count as done.
                 self.shared.tracker.complete(batch.iter().map(|m| m.ticket));
-                metrics.processed(Outcome::Success, counts.applied);
-                metrics.processed(Outcome::Duplicate, counts.duplicates);
-                metrics.processed(Outcome::Dlq, counts.dlq);
-                let now = Instant::now();
-                let now_ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
-                let mut e2e = Vec::with_capacity(batch.len());
-                let mut first_fetch = now;
-                for m in &batch {
-                    metrics.processing_duration(now.duration_since(m.fetched_at).as_secs_f64());
-                    first_fetch = first_fetch.min(m.fetched_at);
-                    if let Some(ts) = m.timestamp_ms {
-                        let micros = (now_ms - ts).max(0) as u64 * 1000;
-                        metrics.e2e_latency(micros as f64 / 1e6);
-                        e2e.push(micros);
-                    }
-                }
-                self.latency.record_micros(e2e);
-                let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-                window.0 = Some(window.0.map_or(first_fetch, |f| f.min(first_fetch)));
-                window.1 = Some(now);
+                metrics.processed(Outcome::Success, written.applied);
+                metrics.processed(Outcome::Duplicate, written.duplicates);
+                metrics.processed(Outcome::Dlq, written.dlq.len() as u64);
+                self.record_latency(&batch);
             }
             Err(Abandoned) => {
                 metrics.processed(Outcome::Fail, n);
                 tracing::warn!(
                     messages = n,
-                    "batch abandoned uncommitted at shutdown; it will be redelivered"
+                    "batch left uncommitted; it will be redelivered"
                 );
             }
         }
         metrics.inflight_add(-(n as i64));
         // Dropping the batch releases the permits: the source may fetch more.
         drop(batch);
+    }
+
+    fn record_latency(&self, batch: &[Fetched]) {
+        let metrics = &self.shared.metrics;
+        let now = Instant::now();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut e2e = Vec::with_capacity(batch.len());
+        let mut first_fetch = now;
+        for m in batch {
+            metrics.processing_duration(now.duration_since(m.fetched_at).as_secs_f64());
+            first_fetch = first_fetch.min(m.fetched_at);
+            if let Some(ts) = m.timestamp_ms {
+                let micros = (now_ms - ts).max(0) as u64 * 1000;
+                metrics.e2e_latency(micros as f64 / 1e6);
+                e2e.push(micros);
+            }
+        }
+        self.latency.record_micros(e2e);
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        window.0 = Some(window.0.map_or(first_fetch, |f| f.min(first_fetch)));
+        window.1 = Some(now);
     }
 }
 

@@ -5,8 +5,12 @@
 //!
 //! Pure logic only; the Postgres sink maps its driver errors onto these types.
 
+#![warn(missing_docs)]
+
 mod backoff;
 mod classify;
+mod policy;
 
 pub use backoff::Backoff;
 pub use classify::{classify_sqlstate, RetryAction};
+pub use policy::{retry, OnExhausted, RetryNotice, RetryOutcome, RetryPolicy};

@@ -10,8 +10,11 @@
 //! Errors are classified here, where the driver's SQLSTATE is visible, into retriable and
 //! permanent ([`SinkError`]); the pipeline decides what to do with each.
 
+#![warn(missing_docs)]
+
 pub mod postgres;
 
 pub use postgres::{
-    migrate, BatchOutcome, DlqRecord, PgSink, PgSinkConfig, SinkError, SourcePos, ValidEvent,
+    migrate, BatchOutcome, DlqFilter, DlqRecord, DlqRow, PgSink, PgSinkConfig, SinkError,
+    SourcePos, ValidEvent,
 };

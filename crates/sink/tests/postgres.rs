@@ -165,47 +165,42 @@ async fn a_constraint_violation_is_permanent_and_names_the_constraint() {
     db.drop_db().await;
 }
 
+fn dlq_record(kind: &str, raw: Option<&[u8]>, offset: i64) -> DlqRecord {
+    DlqRecord {
+        event_id: Uuid::new_v4(),
+        error: kind.into(),
+        reason: format!("{kind}: details"),
+        key: Some(b"user:1".to_vec()),
+        raw: raw.map(<[u8]>::to_vec),
+        attempts: 0,
+        pos: SourcePos {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+        },
+    }
+}
+
 #[tokio::test]
 async fn dlq_rows_keep_raw_bytes_and_are_idempotent() {
     let db = TestDb::migrated().await;
     let sink = sink(&db, 1).await;
-    let pos = |o| SourcePos {
-        topic: "t".into(),
-        partition: 0,
-        offset: o,
-    };
     let records = vec![
-        DlqRecord {
-            event_id: Uuid::new_v4(),
-            reason: "not_utf8: bad".into(),
-            raw: Some(vec![0xff, 0x00, 0xfe]),
-            pos: pos(1),
-        },
-        DlqRecord {
-            event_id: Uuid::new_v4(),
-            reason: "rating_out_of_range: 9".into(),
-            raw: Some(br#"{"payload":{"rating":9}}"#.to_vec()),
-            pos: pos(2),
-        },
-        DlqRecord {
-            event_id: Uuid::new_v4(),
-            // JSON with a NUL escape: jsonb cannot hold it, raw bytes still can.
-            reason: "wrong_type: x".into(),
-            raw: Some(br#"{"text":"a\u0000b"}"#.to_vec()),
-            pos: pos(3),
-        },
-        DlqRecord {
-            event_id: Uuid::new_v4(),
-            reason: "missing_value: tombstone".into(),
-            raw: None,
-            pos: pos(4),
-        },
+        dlq_record("not_utf8", Some(&[0xff, 0x00, 0xfe]), 1),
+        dlq_record(
+            "rating_out_of_range",
+            Some(br#"{"payload":{"rating":9}}"#),
+            2,
+        ),
+        // JSON with a NUL escape: jsonb cannot hold it, raw bytes still can.
+        dlq_record("wrong_type", Some(br#"{"text":"a\u0000b"}"#), 3),
+        dlq_record("missing_value", None, 4),
     ];
     assert_eq!(sink.write_dlq(&records).await.unwrap(), 4);
     assert_eq!(
         sink.write_dlq(&records).await.unwrap(),
         0,
-        "redelivery writes nothing new"
+        "redelivery from the same position writes nothing"
     );
     let client = db.client().await;
     let raw: Vec<u8> = client
@@ -224,6 +219,36 @@ async fn dlq_rows_keep_raw_bytes_and_are_idempotent() {
         json_rows, 1,
         "only the NUL-free JSON value is stored as jsonb"
     );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM dlq_events WHERE error_kind = 'not_utf8' AND original_key = 'user:1'")
+            .await,
+        1
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_dlq_record_failing_again_from_a_new_position_counts_a_return() {
+    let db = TestDb::migrated().await;
+    let sink = sink(&db, 1).await;
+    let first = dlq_record("rating_out_of_range", Some(b"{}"), 10);
+    sink.write_dlq(std::slice::from_ref(&first)).await.unwrap();
+    // Replayed to the main topic, read again at offset 99, still invalid.
+    let mut again = first.clone();
+    again.pos.offset = 99;
+    assert_eq!(
+        sink.write_dlq(&[again.clone(), again.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM dlq_events").await, 1);
+    assert_eq!(
+        db.scalar("SELECT retry_count::bigint FROM dlq_events")
+            .await,
+        1
+    );
+    assert_eq!(db.scalar("SELECT source_offset FROM dlq_events").await, 99);
     db.drop_db().await;
 }
 

@@ -3,6 +3,8 @@
 //! `/metrics`). The pipeline records into these types; it never formats metrics or logs
 //! itself, so names and meanings stay in one place.
 
+#![warn(missing_docs)]
+
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -69,6 +69,7 @@ pub struct Metrics {
     db_query_duration: Family<QueryLabels, Histogram, fn() -> Histogram>,
     e2e_latency: Histogram,
     retries: Counter,
+    retries_exhausted: Counter,
     inflight: Gauge,
     batch_size: Histogram,
     commits: Family<ResultLabels, Counter>,
@@ -93,6 +94,7 @@ impl Metrics {
             db_query_duration: Family::new_with_constructor(latency_histogram),
             e2e_latency: latency_histogram(),
             retries: Counter::default(),
+            retries_exhausted: Counter::default(),
             inflight: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             commits: Family::default(),
@@ -129,6 +131,11 @@ impl Metrics {
             "retries",
             "Sink write attempts retried after a transient error",
             m.retries.clone(),
+        );
+        registry.register(
+            "retries_exhausted",
+            "Failed attempts made after --max-attempts was already reached",
+            m.retries_exhausted.clone(),
         );
         registry.register(
             "inflight_workers",
@@ -231,6 +238,11 @@ impl Metrics {
     /// Counts one retried write.
     pub fn retry(&self) {
         self.retries.inc();
+    }
+
+    /// Counts one failed attempt beyond `--max-attempts`.
+    pub fn retries_exhausted(&self) {
+        self.retries_exhausted.inc();
     }
 
     /// Total retried writes so far.

@@ -6,6 +6,8 @@
 //! A missing broker or database is a test failure with a message saying how to start it,
 //! never a skip.
 
+#![warn(missing_docs)]
+
 use anyhow::{anyhow, bail, Context};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -40,7 +42,13 @@ pub fn unique(prefix: &str) -> String {
 /// Creates a fresh topic and returns its name.
 pub async fn create_topic(partitions: i32) -> String {
     let name = unique("t");
-    streamsre_kafka::admin::create_topic(&kafka_opts(), &name, partitions, 1, Duration::from_secs(30))
+    create_named_topic(&name, partitions).await;
+    name
+}
+
+/// Creates the topic `name` (it must not be shared with another test).
+pub async fn create_named_topic(name: &str, partitions: i32) {
+    streamsre_kafka::admin::create_topic(&kafka_opts(), name, partitions, 1, Duration::from_secs(30))
         .await
         .unwrap_or_else(|e| {
             panic!(
@@ -48,7 +56,6 @@ pub async fn create_topic(partitions: i32) -> String {
                 brokers()
             )
         });
-    name
 }
 
 /// A database created for one test and dropped by [`TestDb::drop_db`].

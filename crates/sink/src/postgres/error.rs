@@ -37,6 +37,15 @@ impl From<RetryAction> for SinkError {
     }
 }
 
+impl From<SinkError> for RetryAction {
+    fn from(err: SinkError) -> Self {
+        match err {
+            SinkError::Retriable(r) => RetryAction::Retry(r),
+            SinkError::Permanent(r) => RetryAction::DontRetry(r),
+        }
+    }
+}
+
 impl From<tokio_postgres::Error> for SinkError {
     fn from(err: tokio_postgres::Error) -> Self {
         match err.as_db_error() {

@@ -2,11 +2,18 @@ use super::SinkError;
 use tokio_postgres::Client;
 
 /// Numbered migrations, applied in order, each exactly once.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../../migrations/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "dlq_details",
+        include_str!("../../../../migrations/0002_dlq_details.sql"),
+    ),
+];
 
 /// Arbitrary constant identifying streamsre's migration lock among other advisory locks.
 const MIGRATION_LOCK_KEY: i64 = 0x5354_5245_414d_5352; // "STREAMSR"

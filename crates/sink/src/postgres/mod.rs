@@ -1,9 +1,11 @@
 //! The Postgres sink: config, connection pool, migrations, and the write paths.
 
+mod dlq_store;
 mod error;
 mod migrate;
 mod sink;
 
+pub use dlq_store::{DlqFilter, DlqRow};
 pub use error::SinkError;
 pub use migrate::migrate;
 pub use sink::{BatchOutcome, DlqRecord, PgSink, PgSinkConfig, SourcePos, ValidEvent};

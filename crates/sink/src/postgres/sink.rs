@@ -33,10 +33,16 @@ pub struct ValidEvent {
 pub struct DlqRecord {
     /// Id of the DLQ row (the event's own id when it had a valid one).
     pub event_id: Uuid,
+    /// Stable kind, e.g. `rating_out_of_range`, `sink_rejected`.
+    pub error: String,
     /// `kind: explanation`, e.g. `rating_out_of_range: payload.rating 6 is outside 1..=5`.
     pub reason: String,
+    /// The message key, kept so a replay goes to the same partition and lane.
+    pub key: Option<Vec<u8>>,
     /// The exact bytes of the message value, if it had one.
     pub raw: Option<Vec<u8>>,
+    /// Write attempts made before giving up (0 for messages that failed validation).
+    pub attempts: u32,
     /// Where it was read.
     pub pos: SourcePos,
 }
@@ -113,15 +119,29 @@ stats AS (
 )
 SELECT count(*) FROM fresh";
 
-/// Writes DLQ rows; a redelivered poison message maps to the same id and is not duplicated.
+/// Writes DLQ rows. A redelivery of the same message (same source position, e.g. after a
+/// crash) changes nothing; the same record failing again from a new position (a replay that
+/// still fails) updates the row and counts the return in `retry_count`.
 const INSERT_DLQ_SQL: &str = "
-INSERT INTO dlq_events (event_id, reason, original_payload, raw_payload,
+INSERT INTO dlq_events (event_id, error_kind, reason, original_payload, raw_payload, original_key,
                         source_topic, source_partition, source_offset, failed_at)
-SELECT event_id, reason, original_payload, raw_payload, src_topic, src_partition, src_offset, now()
-FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bytea[], $5::text[], $6::int[], $7::bigint[])
-    AS t(event_id, reason, original_payload, raw_payload, src_topic, src_partition, src_offset)
+SELECT event_id, error_kind, reason, original_payload, raw_payload, original_key,
+       src_topic, src_partition, src_offset, now()
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[], $6::bytea[],
+            $7::text[], $8::int[], $9::bigint[])
+    AS t(event_id, error_kind, reason, original_payload, raw_payload, original_key,
+         src_topic, src_partition, src_offset)
 ORDER BY event_id
-ON CONFLICT (event_id) DO NOTHING";
+ON CONFLICT (event_id) DO UPDATE
+    SET error_kind = EXCLUDED.error_kind,
+        reason = EXCLUDED.reason,
+        retry_count = dlq_events.retry_count + 1,
+        source_topic = EXCLUDED.source_topic,
+        source_partition = EXCLUDED.source_partition,
+        source_offset = EXCLUDED.source_offset,
+        failed_at = EXCLUDED.failed_at
+    WHERE (dlq_events.source_topic, dlq_events.source_partition, dlq_events.source_offset)
+          IS DISTINCT FROM (EXCLUDED.source_topic, EXCLUDED.source_partition, EXCLUDED.source_offset)";
 
 impl PgSink {
     /// Builds the pool and checks that a connection can be opened.
@@ -149,6 +169,11 @@ impl PgSink {
         let sink = Self { pool };
         drop(sink.pool.get().await?);
         Ok(sink)
+    }
+
+    /// The connection pool, for the other query modules of this sink.
+    pub(super) fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// Applies pending migrations.
@@ -300,10 +325,16 @@ async fn insert_dlq(
     tx: &deadpool_postgres::Transaction<'_>,
     dlq: &[DlqRecord],
 ) -> Result<u64, SinkError> {
+    // ON CONFLICT DO UPDATE may touch a row only once per statement: keep the first record
+    // of an id that appears twice in one batch (the same poison event sent twice).
+    let mut seen = HashSet::with_capacity(dlq.len());
+    let dlq: Vec<&DlqRecord> = dlq.iter().filter(|d| seen.insert(d.event_id)).collect();
     let ids: Vec<Uuid> = dlq.iter().map(|d| d.event_id).collect();
+    let kinds: Vec<&str> = dlq.iter().map(|d| d.error.as_str()).collect();
     let reasons: Vec<&str> = dlq.iter().map(|d| d.reason.as_str()).collect();
-    let json: Vec<Option<serde_json::Value>> = dlq.iter().map(DlqRecord::json).collect();
+    let json: Vec<Option<serde_json::Value>> = dlq.iter().map(|d| d.json()).collect();
     let raw: Vec<Option<&[u8]>> = dlq.iter().map(|d| d.raw.as_deref()).collect();
+    let keys: Vec<Option<&[u8]>> = dlq.iter().map(|d| d.key.as_deref()).collect();
     let topics: Vec<&str> = dlq.iter().map(|d| d.pos.topic.as_str()).collect();
     let partitions: Vec<i32> = dlq.iter().map(|d| d.pos.partition).collect();
     let offsets: Vec<i64> = dlq.iter().map(|d| d.pos.offset).collect();
@@ -311,7 +342,17 @@ async fn insert_dlq(
     Ok(tx
         .execute(
             &stmt,
-            &[&ids, &reasons, &json, &raw, &topics, &partitions, &offsets],
+            &[
+                &ids,
+                &kinds,
+                &reasons,
+                &json,
+                &raw,
+                &keys,
+                &topics,
+                &partitions,
+                &offsets,
+            ],
         )
         .await?)
 }

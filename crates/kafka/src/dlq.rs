@@ -1,0 +1,305 @@
+//! The DLQ topic: where messages that can never be applied are republished, with their
+//! original key and value and headers saying why, so other tools can consume them too.
+
+use crate::config::KafkaOpts;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::future_producer::DeliveryFuture;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::time::Duration;
+use streamsre_retry::RetryAction;
+use uuid::Uuid;
+
+/// Header carrying the DLQ record's id on replays, so a replayed message that fails again
+/// updates its DLQ record instead of creating a second one.
+pub const DLQ_ID_HEADER: &str = "x-streamsre-dlq-id";
+
+/// One record for the DLQ topic.
+#[derive(Debug, Clone)]
+pub struct DlqMessage<'a> {
+    /// The DLQ record's id (same as the `dlq_events` row).
+    pub dlq_id: Uuid,
+    /// Original message key.
+    pub key: Option<&'a [u8]>,
+    /// Original message value.
+    pub value: Option<&'a [u8]>,
+    /// Short kind, e.g. `rating_out_of_range` (header `error`).
+    pub error: &'a str,
+    /// Full reason (header `reason`).
+    pub reason: &'a str,
+    /// Delivery attempts before it was given up on (header `retry_count`).
+    pub retry_count: u32,
+    /// Where the message was read (headers `original_*`).
+    pub original_topic: &'a str,
+    /// Original partition.
+    pub original_partition: i32,
+    /// Original offset.
+    pub original_offset: i64,
+    /// When it was given up on (header `failed_at`, RFC 3339).
+    pub failed_at: DateTime<Utc>,
+}
+
+/// Classifies a Kafka client error: retry what the broker or network may fix by itself.
+pub fn classify_kafka(err: &KafkaError) -> RetryAction {
+    use RDKafkaErrorCode as C;
+    let reason = format!("kafka: {err}");
+    match err.rdkafka_error_code() {
+        Some(
+            C::QueueFull
+            | C::MessageTimedOut
+            | C::BrokerTransportFailure
+            | C::AllBrokersDown
+            | C::RequestTimedOut
+            | C::NetworkException
+            | C::NotLeaderForPartition
+            | C::LeaderNotAvailable
+            | C::NotEnoughReplicas
+            | C::NotEnoughReplicasAfterAppend
+            | C::NotCoordinator
+            | C::CoordinatorNotAvailable
+            | C::CoordinatorLoadInProgress
+            | C::OperationTimedOut
+            | C::Resolve
+            | C::TimedOutQueue
+            | C::WaitingForCoordinator
+            | C::ThrottlingQuotaExceeded,
+        ) => RetryAction::Retry(reason),
+        // Unknown topic may be a topic being created right now; auto-creation or an operator
+        // can fix it, so wait rather than drop.
+        Some(C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownPartition) => {
+            RetryAction::Retry(reason)
+        }
+        _ => RetryAction::DontRetry(reason),
+    }
+}
+
+/// Publishes DLQ records and waits for the broker's acknowledgement.
+pub struct DlqPublisher {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl DlqPublisher {
+    /// A publisher to `topic`.
+    pub fn new(kafka: &KafkaOpts, topic: &str) -> anyhow::Result<Self> {
+        let producer = kafka
+            .client_config(&[
+                // A DLQ record must not be lost once we commit past its offset.
+                ("acks", "all"),
+                ("linger.ms", "5"),
+                ("message.timeout.ms", "30000"),
+                // Poison values can be large; let the broker, not the client, decide.
+                ("message.max.bytes", "10000000"),
+            ])
+            .create()
+            .context("creating the DLQ producer")?;
+        Ok(Self {
+            producer,
+            topic: topic.to_string(),
+        })
+    }
+
+    /// The DLQ topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Sends every record and waits until all are acknowledged. Records are queued first and
+    /// then awaited, so they are delivered concurrently. If a value is too large for the
+    /// broker, the record is sent again without its value (header `value_omitted`); the
+    /// `dlq_events` table still holds the bytes.
+    pub async fn publish(&self, messages: &[DlqMessage<'_>]) -> Result<(), KafkaError> {
+        let mut queued = Vec::with_capacity(messages.len());
+        for m in messages {
+            queued.push((m, self.enqueue(m).await?));
+        }
+        for (m, delivery) in queued {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((
+                    KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+                    _,
+                ))) => {
+                    self.enqueue_record(m, true)
+                        .await?
+                        .await
+                        .map_err(|_| KafkaError::Canceled)?
+                        .map_err(|(e, _)| e)?;
+                }
+                Ok(Err((e, _))) => return Err(e),
+                Err(_) => return Err(KafkaError::Canceled),
+            }
+        }
+        Ok(())
+    }
+
+    async fn enqueue(&self, m: &DlqMessage<'_>) -> Result<DeliveryFuture, KafkaError> {
+        match self.enqueue_record(m, false).await {
+            Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
+                self.enqueue_record(m, true).await
+            }
+            other => other,
+        }
+    }
+
+    async fn enqueue_record(
+        &self,
+        m: &DlqMessage<'_>,
+        omit_value: bool,
+    ) -> Result<DeliveryFuture, KafkaError> {
+        let partition = m.original_partition.to_string();
+        let offset = m.original_offset.to_string();
+        let retry_count = m.retry_count.to_string();
+        let failed_at = m.failed_at.to_rfc3339();
+        let dlq_id = m.dlq_id.to_string();
+        let mut headers = OwnedHeaders::new();
+        for (key, value) in [
+            ("error", m.error),
+            ("reason", m.reason),
+            ("retry_count", retry_count.as_str()),
+            ("original_topic", m.original_topic),
+            ("original_partition", partition.as_str()),
+            ("original_offset", offset.as_str()),
+            ("failed_at", failed_at.as_str()),
+            (DLQ_ID_HEADER, dlq_id.as_str()),
+        ] {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        if omit_value {
+            headers = headers.insert(Header {
+                key: "value_omitted",
+                value: Some("too_large_for_dlq_topic"),
+            });
+        }
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(&self.topic).headers(headers);
+        if let Some(k) = m.key {
+            record = record.key(k);
+        }
+        if let (Some(v), false) = (m.value, omit_value) {
+            record = record.payload(v);
+        }
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                // The client queue is full: wait for room rather than drop a DLQ record.
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A DLQ record to send back to the main topic.
+#[derive(Debug, Clone)]
+pub struct ReplayRecord {
+    /// The DLQ record id, sent as header `x-streamsre-dlq-id`.
+    pub dlq_id: Uuid,
+    /// Original key (keeps the partition and lane of the original).
+    pub key: Option<Vec<u8>>,
+    /// Original value, byte for byte.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Sends `records` to `topic` at most `rate` per second and waits for every acknowledgement.
+/// Returns how many were acknowledged.
+///
+/// Replaying is safe by construction: events already applied are skipped by the dedup ledger,
+/// and records that fail again update their DLQ row (`retry_count`) instead of adding one.
+pub async fn replay(
+    kafka: &KafkaOpts,
+    topic: &str,
+    records: &[ReplayRecord],
+    rate: std::num::NonZeroU32,
+) -> anyhow::Result<usize> {
+    use governor::{Quota, RateLimiter};
+    let producer: FutureProducer = kafka
+        .client_config(&[
+            ("acks", "all"),
+            ("linger.ms", "5"),
+            ("message.max.bytes", "10000000"),
+        ])
+        .create()
+        .context("creating the replay producer")?;
+    // Paced by a token bucket so a large replay cannot flood the consumer it feeds.
+    let limiter = RateLimiter::direct(Quota::per_second(rate));
+    let mut deliveries = Vec::with_capacity(records.len());
+    for r in records {
+        limiter.until_ready().await;
+        let id = r.dlq_id.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: DLQ_ID_HEADER,
+                value: Some(id.as_str()),
+            })
+            .insert(Header {
+                key: "x-streamsre-replay",
+                value: Some("1"),
+            });
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers);
+        if let Some(k) = &r.key {
+            record = record.key(k.as_slice());
+        }
+        if let Some(v) = &r.value {
+            record = record.payload(v.as_slice());
+        }
+        deliveries.push(
+            producer
+                .send_result(record)
+                .map_err(|(e, _)| e)
+                .with_context(|| format!("queueing replay of {id}"))?,
+        );
+    }
+    let mut acked = 0;
+    for d in deliveries {
+        match d.await {
+            Ok(Ok(_)) => acked += 1,
+            Ok(Err((e, _))) => {
+                anyhow::bail!("replay delivery failed after {acked} acknowledged: {e}")
+            }
+            Err(_) => anyhow::bail!("replay producer closed after {acked} acknowledged"),
+        }
+    }
+    Ok(acked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_errors_are_classified_by_code() {
+        use RDKafkaErrorCode as C;
+        let retry = [
+            C::QueueFull,
+            C::MessageTimedOut,
+            C::AllBrokersDown,
+            C::NotLeaderForPartition,
+            C::RequestTimedOut,
+            C::UnknownTopicOrPartition,
+        ];
+        for code in retry {
+            let action = classify_kafka(&KafkaError::MessageProduction(code));
+            assert!(action.is_retry(), "{code:?} should be retriable");
+        }
+        let permanent = [
+            C::MessageSizeTooLarge,
+            C::InvalidMessage,
+            C::TopicAuthorizationFailed,
+            C::InvalidRecord,
+        ];
+        for code in permanent {
+            let action = classify_kafka(&KafkaError::MessageProduction(code));
+            assert!(!action.is_retry(), "{code:?} should be permanent");
+            assert!(action.reason().starts_with("kafka: "));
+        }
+    }
+}
