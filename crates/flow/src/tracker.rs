@@ -18,6 +18,10 @@ struct PartitionState {
     epoch: u64,
     /// Offsets handed out and not yet completed. The smallest one bounds the watermark.
     in_flight: BTreeSet<i64>,
+    /// Offsets whose work was given up without being durable (shutdown). They bound the
+    /// watermark like in-flight ones, but nobody is working on them any more, so waits for
+    /// in-flight work (revoke, drain) do not wait for them.
+    abandoned: BTreeSet<i64>,
     /// Most recently tracked offset (the highest, unless the position was rewound).
     highest: Option<i64>,
     /// The last offset handed to a successful commit, to avoid committing the same value twice.
@@ -27,10 +31,11 @@ struct PartitionState {
 impl PartitionState {
     /// Next offset to consume: everything below it is done.
     fn watermark(&self) -> Option<i64> {
-        match self.in_flight.first() {
-            Some(&lowest) => Some(lowest),
-            None => self.highest.map(|h| h + 1),
-        }
+        let lowest_open = match (self.in_flight.first(), self.abandoned.first()) {
+            (Some(&a), Some(&b)) => Some(a.min(b)),
+            (a, b) => a.or(b).copied(),
+        };
+        lowest_open.or_else(|| self.highest.map(|h| h + 1))
     }
 }
 
@@ -59,6 +64,7 @@ impl OffsetTracker {
             PartitionState {
                 epoch: self.next_epoch,
                 in_flight: BTreeSet::new(),
+                abandoned: BTreeSet::new(),
                 highest: None,
                 committed: None,
             },
@@ -96,6 +102,18 @@ impl OffsetTracker {
             Some(state) if state.epoch == ticket.epoch => state.in_flight.remove(&ticket.offset),
             _ => false,
         }
+    }
+
+    /// Gives up on a message without it being durable: it keeps the watermark below it (it
+    /// will be redelivered) but no longer counts as in flight. Returns false for a stale ticket.
+    pub fn abandon(&mut self, ticket: Ticket) -> bool {
+        let Some(state) = self.partitions.get_mut(&ticket.partition) else {
+            return false;
+        };
+        if state.epoch != ticket.epoch || !state.in_flight.remove(&ticket.offset) {
+            return false;
+        }
+        state.abandoned.insert(ticket.offset)
     }
 
     /// Messages of `partition` dispatched and not yet completed.
@@ -265,6 +283,19 @@ mod tests {
         let b = t.track(0, 90).unwrap();
         t.complete(b);
         assert_eq!(t.commit_point(0), Some(91), "must not jump back to 101");
+    }
+
+    #[test]
+    fn abandoned_work_holds_the_watermark_but_is_not_waited_for() {
+        let mut t = OffsetTracker::new();
+        t.assign(0);
+        let a = t.track(0, 5).unwrap();
+        let b = t.track(0, 6).unwrap();
+        assert!(t.abandon(a));
+        assert!(t.complete(b));
+        assert_eq!(t.in_flight(0), 0, "nothing left to wait for");
+        assert_eq!(t.commit_point(0), Some(5), "but 5 was never made durable");
+        assert!(!t.complete(a), "an abandoned ticket cannot complete later");
     }
 
     #[test]

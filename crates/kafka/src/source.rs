@@ -99,6 +99,17 @@ impl SharedTracker {
         self.changed.notify_all();
     }
 
+    /// Gives up on messages without making them durable (shutdown): their offsets stay
+    /// uncommitted, and revoke/drain waits stop waiting for them.
+    pub fn abandon(&self, tickets: impl IntoIterator<Item = Ticket>) {
+        let mut tracker = self.lock();
+        for t in tickets {
+            tracker.abandon(t);
+        }
+        drop(tracker);
+        self.changed.notify_all();
+    }
+
     /// Messages in flight across all partitions.
     pub fn total_in_flight(&self) -> usize {
         self.lock().total_in_flight()

@@ -419,6 +419,7 @@ impl WorkerContext {
                 self.record_latency(&batch);
             }
             Err(Abandoned) => {
+                self.shared.tracker.abandon(batch.iter().map(|m| m.ticket));
                 metrics.processed(Outcome::Fail, n);
                 tracing::warn!(
                     messages = n,

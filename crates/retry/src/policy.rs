@@ -66,8 +66,9 @@ pub struct RetryNotice<'a> {
 
 /// Runs `op` until it succeeds, fails permanently, is exhausted, or `cancel` fires.
 ///
-/// Sleeps between attempts are interrupted by `cancel`, so shutdown never waits for a backoff;
-/// an attempt already running is awaited (it is a single bounded database call).
+/// The first attempt always runs, so shutdown drains work that was already dispatched. After
+/// a transient failure, `cancel` ends the wait at once: shutdown never waits for a backoff and
+/// never starts a retry.
 pub async fn retry<T, F, Fut>(
     policy: &RetryPolicy,
     cancel: &CancellationToken,
@@ -80,9 +81,8 @@ where
 {
     let mut attempt = 0u32;
     loop {
-        if cancel.is_cancelled() {
-            return RetryOutcome::Cancelled;
-        }
+        // No cancellation check before an attempt: work already dispatched gets its attempt
+        // even during shutdown (that is what draining means); only *re*-attempts stop.
         let reason = match op().await {
             Ok(v) => return RetryOutcome::Done(v),
             Err(RetryAction::DontRetry(reason)) => return RetryOutcome::Permanent(reason),
@@ -153,10 +153,12 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
         assert_eq!(notices.len(), 3);
         let slept: Duration = notices.iter().map(|n| n.1).sum();
-        assert_eq!(
-            start.elapsed(),
-            slept,
-            "virtual time advanced exactly by the delays"
+        // Tokio's timer rounds each sleep up to the next millisecond.
+        let elapsed = start.elapsed();
+        let rounding = Duration::from_millis(notices.len() as u64);
+        assert!(
+            elapsed >= slept && elapsed <= slept + rounding,
+            "virtual time advanced by the delays: slept {slept:?}, elapsed {elapsed:?}"
         );
         assert!(slept <= Duration::from_millis(100 + 200 + 400));
         assert!(notices.iter().all(|n| !n.2));
@@ -214,6 +216,34 @@ mod tests {
             exhausted_notices, 10,
             "attempts 3..=12 were past max_attempts"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_runs_even_when_already_cancelled_but_is_not_retried() {
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let calls = Arc::new(AtomicU32::new(0));
+        let ok = retry(
+            &policy(8, OnExhausted::Wait),
+            &cancel,
+            flaky(0, calls.clone()),
+            |_| {},
+        )
+        .await;
+        assert_eq!(
+            ok,
+            RetryOutcome::Done(0),
+            "dispatched work is drained at shutdown"
+        );
+        let failing = retry(
+            &policy(8, OnExhausted::Wait),
+            &cancel,
+            flaky(u32::MAX, calls.clone()),
+            |_| {},
+        )
+        .await;
+        assert_eq!(failing, RetryOutcome::Cancelled);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "no retry after shutdown");
     }
 
     #[tokio::test(start_paused = true)]
