@@ -1,166 +1,14 @@
 //! End-to-end tests of `streamsre consume` as a real process against a real Kafka-protocol
 //! broker and PostgreSQL: one topic, group and database per test.
 
+mod common;
+
+use common::*;
 use serde_json::json;
 use std::time::Duration;
 use streamsre_event::encode;
 use streamsre_kafka::producer::{send_raw, EventGenerator, WorkloadConfig};
-use streamsre_testkit::{
-    committed_offsets, create_named_topic, create_topic, free_addr, http_get, scrape, total_lag,
-    unique, wait_for, Proc, TestDb, FAST_GROUP_OPTS,
-};
-
-const BIN: &str = env!("CARGO_BIN_EXE_streamsre");
-const PARTITIONS: i32 = 6;
-
-/// A fresh topic (and its DLQ topic, `<topic>.dlq`), group id and database: nothing shared
-/// with any other test.
-async fn fixture() -> (String, String, TestDb) {
-    let topic = create_topic(PARTITIONS).await;
-    create_named_topic(&dlq_topic(&topic), 1).await;
-    (topic, unique("g"), TestDb::create().await)
-}
-
-fn dlq_topic(topic: &str) -> String {
-    format!("{topic}.dlq")
-}
-
-fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc, String) {
-    let addr = free_addr();
-    let dlq = dlq_topic(topic);
-    let mut args = vec![
-        "consume",
-        "--topic",
-        topic,
-        "--dlq-topic",
-        &dlq,
-        "--group",
-        group,
-        "--metrics-addr",
-        &addr,
-        "--summary-format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let proc = Proc::spawn(
-        BIN,
-        "consume",
-        &args,
-        &[("DATABASE_URL", &db.url), ("KAFKA_OPTS", FAST_GROUP_OPTS)],
-    );
-    (proc, addr)
-}
-
-fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
-    Proc::spawn(
-        BIN,
-        "produce",
-        &[
-            "produce",
-            "--topic",
-            topic,
-            "--count",
-            &count.to_string(),
-            "--rate",
-            &rate.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--hot-key-pct",
-            "80",
-        ],
-        &[],
-    )
-}
-
-async fn produce_all(topic: &str, count: u64, seed: u64) {
-    let mut p = producer(topic, count, 0, seed);
-    let status = p.wait_exit(Duration::from_secs(120)).await.unwrap();
-    assert!(
-        status.success(),
-        "produce failed: {}\n{}",
-        p.stdout(),
-        p.stderr_tail()
-    );
-    assert!(
-        p.stdout().contains(&format!("acked={count} failed=0")),
-        "{}",
-        p.stdout()
-    );
-}
-
-async fn wait_assigned(addr: &str, proc: &mut Proc) {
-    wait_for(
-        "consumer to get partitions",
-        Duration::from_secs(90),
-        || {
-            let running = proc.is_running();
-            let tail = proc.stderr_tail();
-            async move {
-                assert!(running, "consumer exited early\n{tail}");
-                match scrape(addr, "assigned_partitions").await {
-                    Ok(n) if n > 0.0 => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
-            }
-        },
-    )
-    .await
-}
-
-async fn wait_rows(db: &TestDb, at_least: i64, timeout: Duration) -> i64 {
-    wait_for(&format!("{at_least} rows in reviews"), timeout, || async {
-        // The consumer creates the tables itself at start, so "no such table" means "not yet".
-        match db.try_scalar("SELECT count(*) FROM reviews").await {
-            Ok(n) if n >= at_least => Ok(n),
-            Ok(n) => Err(format!("{n} rows")),
-            Err(e) => Err(e),
-        }
-    })
-    .await
-}
-
-async fn wait_no_lag(group: &str, topic: &str) {
-    wait_for("group lag to reach 0", Duration::from_secs(120), || async {
-        match total_lag(group, topic).await {
-            Ok(0) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await
-}
-
-async fn stop_gracefully(proc: &mut Proc) -> serde_json::Value {
-    proc.sigterm();
-    let status = proc.wait_exit(Duration::from_secs(20)).await.unwrap();
-    assert!(
-        status.success(),
-        "consumer exit {status:?}\n{}",
-        proc.stderr_tail()
-    );
-    let out = proc.stdout();
-    serde_json::from_str(out.trim().lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {out:?}"))
-}
-
-/// Every event applied exactly once: ledger, reviews and the aggregate all agree on `n`.
-async fn assert_exactly_once(db: &TestDb, n: i64) {
-    assert_eq!(
-        db.scalar("SELECT count(*) FROM reviews").await,
-        n,
-        "reviews"
-    );
-    assert_eq!(
-        db.scalar("SELECT count(*) FROM processed_events").await,
-        n,
-        "ledger"
-    );
-    assert_eq!(
-        db.scalar("SELECT coalesce(sum(review_count), 0)::bigint FROM user_stats")
-            .await,
-        n,
-        "sum(user_stats.review_count) must equal the distinct events produced"
-    );
-}
+use streamsre_testkit::{committed_offsets, http_get, read_topic, scrape, wait_for, TestDb};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn seeded_run_lands_every_event_exactly_once() {
@@ -186,17 +34,17 @@ async fn seeded_run_lands_every_event_exactly_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_sigkill_loses_nothing_and_applies_nothing_twice() {
     const N: u64 = 20_000;
-    const KILLS: usize = 3;
+    const KILLS: usize = 5;
     let (topic, group, db) = fixture().await;
-    // A steady producer (400/s for 50 s) so every kill lands while events are still arriving.
-    let mut prod = producer(&topic, N, 400, 8);
+    // A steady producer (250/s for 80 s) so every kill lands while events are still arriving.
+    let mut prod = producer(&topic, N, 250, 8);
     let (mut c, _) = consumer(&topic, &group, &db, &[]);
     for kill in 0..KILLS {
         let before = db
             .try_scalar("SELECT count(*) FROM reviews")
             .await
             .unwrap_or(0);
-        let now = wait_rows(&db, before + 500, Duration::from_secs(120)).await;
+        let now = wait_rows(&db, before + 300, Duration::from_secs(120)).await;
         c.sigkill();
         assert!(
             now < N as i64,
@@ -286,7 +134,7 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
         keys: 200,
         msg_size: 300,
     });
-    let valid: Vec<_> = (0..2_000).map(|_| generator.next_event()).collect();
+    let valid: Vec<_> = (0..10_000).map(|_| generator.next_event()).collect();
     let variant = |f: &dyn Fn(&mut serde_json::Value)| {
         let mut v = serde_json::to_value(&valid[0]).unwrap();
         v["event_id"] = json!(uuid::Uuid::new_v4());
@@ -357,7 +205,7 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
     let mut poison_iter = poison.iter();
     for (i, e) in valid.iter().enumerate() {
         records.push((Some(e.key.clone().into_bytes()), Some(encode(e))));
-        if i >= 5 && i % 140 == 5 {
+        if i >= 5 && i % 700 == 5 {
             if let Some((_, k, v)) = poison_iter.next() {
                 records.push((k.clone(), v.clone()));
             }
@@ -438,6 +286,57 @@ async fn poison_messages_go_to_the_dlq_with_reasons_and_nothing_stalls() {
         raw,
         vec![0x7b, 0xc3, 0x28, 0xff, 0xfe],
         "raw bytes are preserved"
+    );
+
+    // The DLQ topic has exactly one record per poison message, with the reason headers, and
+    // the same ids as the table.
+    let records = read_topic(&dlq_topic(&topic), poison.len(), Duration::from_secs(30)).await;
+    let mut topic_ids: Vec<String> = records
+        .iter()
+        .map(|r| r.headers["x-streamsre-dlq-id"].clone())
+        .collect();
+    topic_ids.sort();
+    topic_ids.dedup();
+    assert_eq!(
+        topic_ids.len(),
+        poison.len(),
+        "one DLQ topic record per poison message"
+    );
+    let mut table_ids: Vec<String> = client
+        .query("SELECT event_id::text FROM dlq_events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    table_ids.sort();
+    assert_eq!(topic_ids, table_ids);
+    for r in &records {
+        for header in [
+            "error",
+            "reason",
+            "retry_count",
+            "original_topic",
+            "original_partition",
+            "original_offset",
+            "failed_at",
+        ] {
+            assert!(
+                r.headers.contains_key(header),
+                "DLQ record lacks header {header}: {:?}",
+                r.headers
+            );
+        }
+        assert_eq!(r.headers["original_topic"], topic);
+        assert!(r.headers["reason"].starts_with(&r.headers["error"]));
+    }
+    let non_utf8 = records
+        .iter()
+        .find(|r| r.headers["error"] == "not_utf8")
+        .unwrap();
+    assert_eq!(
+        non_utf8.value.as_deref(),
+        Some(&[0x7b, 0xc3, 0x28, 0xff, 0xfe][..])
     );
     db.drop_db().await;
 }

@@ -346,3 +346,70 @@ pub async fn committed_offsets(
     })
     .await?
 }
+
+/// One record read back from a topic, with its headers as strings.
+#[derive(Debug, Clone)]
+pub struct ReadRecord {
+    /// Message key.
+    pub key: Option<Vec<u8>>,
+    /// Message value.
+    pub value: Option<Vec<u8>>,
+    /// Headers whose values are UTF-8.
+    pub headers: std::collections::HashMap<String, String>,
+}
+
+/// Reads `topic` from the beginning of every partition until `expected` records arrived, or
+/// fails after `timeout`. Uses manual assignment (no group), so it never disturbs a group.
+pub async fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<ReadRecord> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message};
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = kafka_opts()
+            .client_config(&[
+                ("group.id", "streamsre-testkit-reader"),
+                ("enable.auto.commit", "false"),
+            ])
+            .create()
+            .expect("create reader");
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .expect("topic metadata");
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            tpl.add_partition_offset(&topic, p.id(), rdkafka::Offset::Beginning)
+                .expect("add partition");
+        }
+        consumer.assign(&tpl).expect("assign partitions");
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        while out.len() < expected {
+            assert!(
+                Instant::now() < deadline,
+                "read {} of {expected} records from {topic} within {timeout:?}",
+                out.len()
+            );
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|h| {
+                                let v = std::str::from_utf8(h.value?).ok()?;
+                                Some((h.key.to_string(), v.to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(ReadRecord {
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    headers,
+                });
+            }
+        }
+        out
+    })
+    .await
+    .expect("reader thread")
+}

@@ -58,7 +58,7 @@ impl From<tokio_postgres::Error> for SinkError {
             }
             // No SQLSTATE: the connection broke, timed out or could not be opened. The server
             // never judged the data, so trying again on a fresh connection is the right move.
-            None => Self::Retriable(format!("connection: {err}")),
+            None => Self::Retriable(format!("connection: {}", with_causes(&err))),
         }
     }
 }
@@ -71,4 +71,20 @@ impl From<deadpool_postgres::PoolError> for SinkError {
             other => Self::Retriable(format!("connection pool: {other}")),
         }
     }
+}
+
+/// The error and its chain of causes, e.g. `error connecting to server: Connection refused`:
+/// tokio-postgres keeps the useful part (the OS error) in `source()`.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(": ");
+            text.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    text
 }

@@ -1,0 +1,161 @@
+//! Helpers shared by the end-to-end test binaries: spawn the real `streamsre` binary against
+//! the per-test topic and database, and wait on observable conditions.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::time::Duration;
+use streamsre_testkit::{
+    create_named_topic, create_topic, free_addr, scrape, total_lag, unique, wait_for, Proc, TestDb,
+    FAST_GROUP_OPTS,
+};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_streamsre");
+pub const PARTITIONS: i32 = 6;
+
+/// A fresh topic (and its DLQ topic, `<topic>.dlq`), group id and database: nothing shared
+/// with any other test.
+pub async fn fixture() -> (String, String, TestDb) {
+    let topic = create_topic(PARTITIONS).await;
+    create_named_topic(&dlq_topic(&topic), 1).await;
+    (topic, unique("g"), TestDb::create().await)
+}
+
+pub fn dlq_topic(topic: &str) -> String {
+    format!("{topic}.dlq")
+}
+
+pub fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc, String) {
+    let addr = free_addr();
+    let dlq = dlq_topic(topic);
+    let mut args = vec![
+        "consume",
+        "--topic",
+        topic,
+        "--dlq-topic",
+        &dlq,
+        "--group",
+        group,
+        "--metrics-addr",
+        &addr,
+        "--summary-format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let proc = Proc::spawn(
+        BIN,
+        "consume",
+        &args,
+        &[("DATABASE_URL", &db.url), ("KAFKA_OPTS", FAST_GROUP_OPTS)],
+    );
+    (proc, addr)
+}
+
+pub fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
+    Proc::spawn(
+        BIN,
+        "produce",
+        &[
+            "produce",
+            "--topic",
+            topic,
+            "--count",
+            &count.to_string(),
+            "--rate",
+            &rate.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--hot-key-pct",
+            "80",
+        ],
+        &[],
+    )
+}
+
+pub async fn produce_all(topic: &str, count: u64, seed: u64) {
+    let mut p = producer(topic, count, 0, seed);
+    let status = p.wait_exit(Duration::from_secs(120)).await.unwrap();
+    assert!(
+        status.success(),
+        "produce failed: {}\n{}",
+        p.stdout(),
+        p.stderr_tail()
+    );
+    assert!(
+        p.stdout().contains(&format!("acked={count} failed=0")),
+        "{}",
+        p.stdout()
+    );
+}
+
+pub async fn wait_assigned(addr: &str, proc: &mut Proc) {
+    wait_for(
+        "consumer to get partitions",
+        Duration::from_secs(90),
+        || {
+            let running = proc.is_running();
+            let tail = proc.stderr_tail();
+            async move {
+                assert!(running, "consumer exited early\n{tail}");
+                match scrape(addr, "assigned_partitions").await {
+                    Ok(n) if n > 0.0 => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            }
+        },
+    )
+    .await
+}
+
+pub async fn wait_rows(db: &TestDb, at_least: i64, timeout: Duration) -> i64 {
+    wait_for(&format!("{at_least} rows in reviews"), timeout, || async {
+        // The consumer creates the tables itself at start, so "no such table" means "not yet".
+        match db.try_scalar("SELECT count(*) FROM reviews").await {
+            Ok(n) if n >= at_least => Ok(n),
+            Ok(n) => Err(format!("{n} rows")),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+pub async fn wait_no_lag(group: &str, topic: &str) {
+    wait_for("group lag to reach 0", Duration::from_secs(120), || async {
+        match total_lag(group, topic).await {
+            Ok(0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+pub async fn stop_gracefully(proc: &mut Proc) -> serde_json::Value {
+    proc.sigterm();
+    let status = proc.wait_exit(Duration::from_secs(20)).await.unwrap();
+    assert!(
+        status.success(),
+        "consumer exit {status:?}\n{}",
+        proc.stderr_tail()
+    );
+    let out = proc.stdout();
+    serde_json::from_str(out.trim().lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {out:?}"))
+}
+
+/// Every event applied exactly once: ledger, reviews and the aggregate all agree on `n`.
+pub async fn assert_exactly_once(db: &TestDb, n: i64) {
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM reviews").await,
+        n,
+        "reviews"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM processed_events").await,
+        n,
+        "ledger"
+    );
+    assert_eq!(
+        db.scalar("SELECT coalesce(sum(review_count), 0)::bigint FROM user_stats")
+            .await,
+        n,
+        "sum(user_stats.review_count) must equal the distinct events produced"
+    );
+}
