@@ -51,7 +51,7 @@ impl From<tokio_postgres::Error> for SinkError {
         match err.as_db_error() {
             Some(db) => {
                 let mut message = db.message().to_string();
-                if let Some(constraint) = db.constraint() {
+                if let Some(constraint) = db.constraint().filter(|c| !message.contains(c)) {
                     message.push_str(&format!(" (constraint {constraint})"));
                 }
                 classify_sqlstate(db.code().code(), &message).into()
