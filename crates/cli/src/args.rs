@@ -319,6 +319,13 @@ pub struct ConsumeArgs {
     /// Largest retry delay.
     #[arg(long, env = "RETRY_CAP", value_parser = parse_duration, default_value = "5s")]
     pub retry_cap: Duration,
+    /// Consecutive transient database failures (all lanes together) that open the circuit
+    /// breaker; while open, no lane touches the database until one probe succeeds.
+    #[arg(long, env = "BREAKER_THRESHOLD", default_value_t = 5)]
+    pub breaker_threshold: u32,
+    /// How long the circuit breaker stays open before a probe.
+    #[arg(long, env = "BREAKER_OPEN_FOR", value_parser = parse_duration, default_value = "5s")]
+    pub breaker_open_for: Duration,
     /// Timeout of each /readyz dependency check.
     #[arg(long, env = "READINESS_TIMEOUT", value_parser = parse_duration, default_value = "2s")]
     pub readiness_timeout: Duration,

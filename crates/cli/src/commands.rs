@@ -273,6 +273,8 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
                 OnExhaustedArg::Dlq => OnExhausted::Dlq,
             },
         },
+        breaker_threshold: args.breaker_threshold,
+        breaker_open_for: args.breaker_open_for,
         readiness_timeout: args.readiness_timeout,
     };
     let summary = streamsre_pipeline::run(config, shutdown_signal()).await?;

@@ -52,6 +52,8 @@ impl Drop for RestartGuard {
                 "main",
                 "start",
             ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .status();
     }
 }
@@ -100,6 +102,18 @@ async fn postgres_restart_stalls_the_pipeline_then_it_resumes_with_exact_counts(
     assert!(inflight <= 64.0, "in-flight stays bounded: {inflight}");
     let retries_down = scrape(&addr, "retries_total").await.unwrap() - retries_before;
     assert!(retries_down >= 1.0, "the outage shows in retries_total");
+    // All lanes failing together trip the shared circuit breaker (threshold 5).
+    wait_for(
+        "the circuit breaker to open",
+        Duration::from_secs(30),
+        || async {
+            match scrape(&addr, "sink_circuit_opened_total").await {
+                Ok(n) if n >= 1.0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
 
     pg_ctl("start");
     let down_for = outage.elapsed();
@@ -129,6 +143,11 @@ async fn postgres_restart_stalls_the_pipeline_then_it_resumes_with_exact_counts(
     );
 
     assert!(c.is_running(), "the consumer rode out the outage");
+    assert_eq!(
+        scrape(&addr, "sink_circuit_state").await.unwrap(),
+        0.0,
+        "the breaker closed again once the database answered"
+    );
     let revokes_after = scrape(&addr, "rebalances_total{kind=\"revoke\"}")
         .await
         .unwrap();

@@ -53,6 +53,10 @@ pub struct ConsumeConfig {
     pub dlq_topic: String,
     /// How transient sink and DLQ failures are retried, and what happens when they persist.
     pub retry: RetryPolicy,
+    /// Consecutive transient database failures (across lanes) that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long the breaker stays open before one probe attempt.
+    pub breaker_open_for: Duration,
     /// Timeout of each dependency check behind `/readyz`.
     pub readiness_timeout: Duration,
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use streamsre_event::{decode, dlq_event_id};
 use streamsre_kafka::dlq::{classify_kafka, DlqMessage, DlqPublisher};
 use streamsre_kafka::source::{Fetched, SourceShared};
-use streamsre_retry::{retry, RetryAction, RetryNotice, RetryOutcome, RetryPolicy};
+use streamsre_retry::{retry, CircuitBreaker, RetryAction, RetryNotice, RetryOutcome, RetryPolicy};
 use streamsre_sink::{DlqRecord, PgSink, SinkError, SourcePos, ValidEvent};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::LatencyStats;
@@ -109,6 +109,8 @@ pub(crate) struct WorkerContext {
     linger: Duration,
     max_message_bytes: usize,
     policy: RetryPolicy,
+    /// Shared by all lanes: stops every lane from probing a database that keeps failing.
+    breaker: CircuitBreaker,
     shared: SourceShared,
     latency: Arc<LatencyStats>,
     cancel: CancellationToken,
@@ -133,6 +135,7 @@ impl WorkerContext {
             linger: config.batch_linger,
             max_message_bytes: config.max_message_bytes,
             policy: config.retry,
+            breaker: CircuitBreaker::new(config.breaker_threshold, config.breaker_open_for),
             shared,
             latency,
             cancel,
@@ -217,7 +220,42 @@ impl WorkerContext {
         }
     }
 
-    /// Runs a Postgres operation under the retry policy, timing every attempt.
+    /// Waits until the circuit breaker lets an attempt through. Returns false if shutdown
+    /// began while waiting.
+    async fn breaker_permit(&self) -> bool {
+        loop {
+            match self.breaker.permit(Instant::now()) {
+                Ok(()) => return true,
+                Err(wait) => tokio::select! {
+                    _ = self.cancel.cancelled() => return false,
+                    _ = tokio::time::sleep(wait) => {}
+                },
+            }
+        }
+    }
+
+    /// Feeds one attempt's result to the circuit breaker. A permanent error counts as the
+    /// database answering: it is the data's fault.
+    fn breaker_record<T>(&self, result: &Result<T, SinkError>) {
+        let metrics = &self.shared.metrics;
+        match result {
+            Ok(_) | Err(SinkError::Permanent(_)) => {
+                if self.breaker.on_success() {
+                    tracing::info!("database answering again: circuit breaker closed");
+                }
+            }
+            Err(SinkError::Retriable(reason)) => {
+                if self.breaker.on_failure(Instant::now()) {
+                    metrics.circuit_opened();
+                    tracing::warn!(%reason, "database keeps failing: circuit breaker open, all lanes pause before the next probe");
+                }
+            }
+        }
+        metrics.circuit_state(self.breaker.state().as_gauge());
+    }
+
+    /// Runs a Postgres operation under the retry policy and the circuit breaker, timing every
+    /// attempt.
     async fn db<'a, T, F, Fut>(&'a self, what: &'static str, mut op: F) -> RetryOutcome<T>
     where
         F: FnMut() -> Fut + 'a,
@@ -230,9 +268,15 @@ impl WorkerContext {
             || {
                 let attempt = op();
                 async move {
+                    if !self.breaker_permit().await {
+                        return Err(RetryAction::Retry(
+                            "circuit breaker open at shutdown".into(),
+                        ));
+                    }
                     let started = Instant::now();
                     let result = attempt.await;
                     metrics.db_query(what, started.elapsed().as_secs_f64());
+                    self.breaker_record(&result);
                     result.map_err(RetryAction::from)
                 }
             },

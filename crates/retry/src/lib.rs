@@ -8,9 +8,11 @@
 #![warn(missing_docs)]
 
 mod backoff;
+mod breaker;
 mod classify;
 mod policy;
 
 pub use backoff::Backoff;
+pub use breaker::{BreakerState, CircuitBreaker};
 pub use classify::{classify_sqlstate, RetryAction};
 pub use policy::{retry, OnExhausted, RetryNotice, RetryOutcome, RetryPolicy};

@@ -70,6 +70,8 @@ pub struct Metrics {
     e2e_latency: Histogram,
     retries: Counter,
     retries_exhausted: Counter,
+    circuit_state: Gauge,
+    circuit_opened: Counter,
     inflight: Gauge,
     batch_size: Histogram,
     commits: Family<ResultLabels, Counter>,
@@ -95,6 +97,8 @@ impl Metrics {
             e2e_latency: latency_histogram(),
             retries: Counter::default(),
             retries_exhausted: Counter::default(),
+            circuit_state: Gauge::default(),
+            circuit_opened: Counter::default(),
             inflight: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             commits: Family::default(),
@@ -136,6 +140,16 @@ impl Metrics {
             "retries_exhausted",
             "Failed attempts made after --max-attempts was already reached",
             m.retries_exhausted.clone(),
+        );
+        registry.register(
+            "sink_circuit_state",
+            "Database circuit breaker: 0 closed (normal), 1 half-open (one probe in flight), 2 open (lanes wait)",
+            m.circuit_state.clone(),
+        );
+        registry.register(
+            "sink_circuit_opened",
+            "Times the database circuit breaker opened",
+            m.circuit_opened.clone(),
         );
         registry.register(
             "inflight_workers",
@@ -243,6 +257,16 @@ impl Metrics {
     /// Counts one failed attempt beyond `--max-attempts`.
     pub fn retries_exhausted(&self) {
         self.retries_exhausted.inc();
+    }
+
+    /// Sets the circuit breaker state gauge (0 closed, 1 half-open, 2 open).
+    pub fn circuit_state(&self, value: i64) {
+        self.circuit_state.set(value);
+    }
+
+    /// Counts one opening of the circuit breaker.
+    pub fn circuit_opened(&self) {
+        self.circuit_opened.inc();
     }
 
     /// Total retried writes so far.
