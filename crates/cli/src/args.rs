@@ -54,7 +54,7 @@ pub enum Command {
     /// Generate load: seed-schema events at a fixed (open-model) rate.
     Produce(ProduceArgs),
     /// Run the consumer service: Kafka → Postgres, effectively once.
-    Consume(ConsumeArgs),
+    Consume(Box<ConsumeArgs>),
     /// Show a consumer group's committed offsets and lag per partition (no consumer needed).
     Lag(LagArgs),
     /// Inspect and replay the dead-letter queue.
@@ -326,6 +326,12 @@ pub struct ConsumeArgs {
     /// How long the circuit breaker stays open before a probe.
     #[arg(long, env = "BREAKER_OPEN_FOR", value_parser = parse_duration, default_value = "5s")]
     pub breaker_open_for: Duration,
+    /// How often lag (high watermark - committed offset) is measured for the metrics.
+    #[arg(long, env = "LAG_INTERVAL", value_parser = parse_duration, default_value = "10s")]
+    pub lag_interval: Duration,
+    /// /readyz turns 503 when a partition with lag has made no progress for this long.
+    #[arg(long, env = "STUCK_AFTER", value_parser = parse_duration, default_value = "5m")]
+    pub stuck_after: Duration,
     /// Timeout of each /readyz dependency check.
     #[arg(long, env = "READINESS_TIMEOUT", value_parser = parse_duration, default_value = "2s")]
     pub readiness_timeout: Duration,

@@ -95,7 +95,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Dlq(command) => crate::dlq::run(command).await,
         Command::Produce(args) => produce(args).await,
-        Command::Consume(args) => consume(args).await,
+        Command::Consume(args) => consume(*args).await,
     }
 }
 
@@ -276,6 +276,8 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         breaker_threshold: args.breaker_threshold,
         breaker_open_for: args.breaker_open_for,
         readiness_timeout: args.readiness_timeout,
+        lag_interval: args.lag_interval,
+        stuck_after: args.stuck_after,
     };
     let summary = streamsre_pipeline::run(config, shutdown_signal()).await?;
     match args.summary_format {

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod config;
 pub mod dlq;
+pub mod lag;
 pub mod producer;
 pub mod source;
 

@@ -110,6 +110,11 @@ impl SharedTracker {
         self.changed.notify_all();
     }
 
+    /// Partitions currently assigned, sorted.
+    pub fn assigned(&self) -> Vec<i32> {
+        self.lock().assigned()
+    }
+
     /// Messages in flight across all partitions.
     pub fn total_in_flight(&self) -> usize {
         self.lock().total_in_flight()

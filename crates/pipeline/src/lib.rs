@@ -59,6 +59,10 @@ pub struct ConsumeConfig {
     pub breaker_open_for: Duration,
     /// Timeout of each dependency check behind `/readyz`.
     pub readiness_timeout: Duration,
+    /// How often lag (high watermark - committed offset) is measured.
+    pub lag_interval: Duration,
+    /// A partition with lag and no committed progress for this long makes `/readyz` 503.
+    pub stuck_after: Duration,
 }
 
 /// Figures from one run, printed by `streamsre consume` when it stops.
@@ -143,7 +147,12 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
         .with_context(|| format!("binding the metrics address {}", config.metrics_addr))?;
-    let probe = Arc::new(probe::Probe::new(health.clone(), config.readiness_timeout));
+    let lag_view = streamsre_kafka::lag::SharedLagView::default();
+    let probe = Arc::new(probe::Probe::new(
+        health.clone(),
+        lag_view.clone(),
+        config.readiness_timeout,
+    ));
     let router = streamsre_telemetry::app(metrics.clone(), probe.clone());
     let http_cancel = cancel.clone();
     let http = tokio::spawn(streamsre_telemetry::serve(listener, router, async move {
@@ -197,6 +206,22 @@ pub async fn run(
     drop(done_tx);
 
     let stop = Arc::new(AtomicBool::new(false));
+    let lag_thread = {
+        let lag_config = streamsre_kafka::lag::LagConfig {
+            kafka: config.source.kafka.clone(),
+            topic: config.source.topic.clone(),
+            group: config.source.group.clone(),
+            interval: config.lag_interval,
+            stuck_after: config.stuck_after,
+        };
+        let (tracker, metrics, stop) = (shared.tracker.clone(), metrics.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("lag-monitor".into())
+            .spawn(move || {
+                streamsre_kafka::lag::run_lag_monitor(lag_config, tracker, metrics, lag_view, stop)
+            })
+            .context("spawning the lag monitor")?
+    };
     let (source_tx, mut source_rx) = tokio::sync::oneshot::channel();
     let source_thread = {
         let stop = stop.clone();
@@ -236,7 +261,11 @@ pub async fn run(
         None => source_rx.await,
     }
     .unwrap_or_else(|_| Err(anyhow::anyhow!("source thread ended without a result")));
-    let _ = tokio::task::spawn_blocking(move || source_thread.join()).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = source_thread.join();
+        let _ = lag_thread.join();
+    })
+    .await;
     for w in workers {
         let _ = w.await;
     }

@@ -4,21 +4,24 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use streamsre_kafka::lag::SharedLagView;
 use streamsre_kafka::source::{GroupState, KafkaHealth};
 use streamsre_sink::PgSink;
 use streamsre_telemetry::{DependencyStatus, ReadinessProbe};
 
 pub(crate) struct Probe {
     health: Arc<KafkaHealth>,
+    lag: SharedLagView,
     /// Set once Postgres has been reached and migrated; until then Postgres is "not ready".
     sink: OnceLock<PgSink>,
     timeout: Duration,
 }
 
 impl Probe {
-    pub(crate) fn new(health: Arc<KafkaHealth>, timeout: Duration) -> Self {
+    pub(crate) fn new(health: Arc<KafkaHealth>, lag: SharedLagView, timeout: Duration) -> Self {
         Self {
             health,
+            lag,
             sink: OnceLock::new(),
             timeout,
         }
@@ -32,10 +35,31 @@ impl Probe {
 impl ReadinessProbe for Probe {
     fn check(&self) -> Pin<Box<dyn Future<Output = Vec<DependencyStatus>> + Send + '_>> {
         Box::pin(async move {
-            let kafka = match self.health.state() {
-                GroupState::Joining => (true, "joining the consumer group".to_string()),
-                GroupState::Assigned(n) => (true, format!("{n} partitions assigned")),
-                GroupState::Failed(reason) => (false, reason),
+            let view = self.lag.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let kafka = match (self.health.state(), view.metadata) {
+                (GroupState::Failed(reason), _) => (false, reason),
+                (_, Some(Err(reason))) => (false, reason),
+                (GroupState::Joining, _) => (true, "joining the consumer group".to_string()),
+                (GroupState::Assigned(n), _) => (true, format!("{n} partitions assigned")),
+            };
+            let partitions = if view.stuck.is_empty() {
+                (
+                    true,
+                    "every partition with lag is making progress".to_string(),
+                )
+            } else {
+                let list: Vec<String> = view
+                    .stuck
+                    .iter()
+                    .map(|(p, lag)| format!("{p} (lag {lag})"))
+                    .collect();
+                (
+                    false,
+                    format!(
+                        "no progress for --stuck-after on partition(s) {}",
+                        list.join(", ")
+                    ),
+                )
             };
             let postgres = match self.sink.get() {
                 None => (
@@ -57,6 +81,11 @@ impl ReadinessProbe for Probe {
                     name: "postgres",
                     ok: postgres.0,
                     detail: postgres.1,
+                },
+                DependencyStatus {
+                    name: "partitions",
+                    ok: partitions.0,
+                    detail: partitions.1,
                 },
             ]
         })

@@ -53,6 +53,13 @@ struct KindLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
+    git_sha: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    topic: String,
+    partition: i32,
 }
 
 fn latency_histogram() -> Histogram {
@@ -77,6 +84,12 @@ pub struct Metrics {
     commits: Family<ResultLabels, Counter>,
     rebalances: Family<KindLabels, Counter>,
     assigned_partitions: Gauge,
+    lag: Family<PartitionLabels, Gauge>,
+    committed_offset: Family<PartitionLabels, Gauge>,
+    high_watermark: Family<PartitionLabels, Gauge>,
+    lag_sum: Gauge,
+    stuck_partitions: Gauge,
+    rss_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -104,6 +117,12 @@ impl Metrics {
             commits: Family::default(),
             rebalances: Family::default(),
             assigned_partitions: Gauge::default(),
+            lag: Family::default(),
+            committed_offset: Family::default(),
+            high_watermark: Family::default(),
+            lag_sum: Gauge::default(),
+            stuck_partitions: Gauge::default(),
+            rss_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -176,10 +195,43 @@ impl Metrics {
             "Partitions currently assigned to this consumer",
             m.assigned_partitions.clone(),
         );
+        registry.register(
+            "consumer_lag",
+            "Messages not yet committed by the group, per assigned partition (high watermark - committed)",
+            m.lag.clone(),
+        );
+        registry.register(
+            "consumer_committed_offset",
+            "The group's committed offset (next offset to read), per assigned partition",
+            m.committed_offset.clone(),
+        );
+        registry.register(
+            "consumer_high_watermark",
+            "Offset the next produced message will get, per assigned partition",
+            m.high_watermark.clone(),
+        );
+        // Named `_all_partitions`, not `_sum`: Prometheus reserves the `_sum` suffix for
+        // histograms and summaries, and `promtool check metrics` rejects it on a gauge.
+        registry.register(
+            "consumer_lag_all_partitions",
+            "Sum of consumer_lag over this member's partitions",
+            m.lag_sum.clone(),
+        );
+        registry.register(
+            "stuck_partitions",
+            "Assigned partitions with lag whose committed offset has not moved for --stuck-after",
+            m.stuck_partitions.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident set size of this process, read from /proc at scrape time",
+            m.rss_bytes.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
+                git_sha: env!("STREAMSRE_GIT_SHA"),
             })
             .set(1);
         registry.register("streamsre_build_info", "Build information; always 1", build);
@@ -300,14 +352,96 @@ impl Metrics {
         self.assigned_partitions.set(partitions as i64);
     }
 
-    /// Renders the registry in the Prometheus text format.
+    /// Publishes one partition's offsets as the lag monitor measured them.
+    pub fn partition_offsets(
+        &self,
+        topic: &str,
+        partition: i32,
+        committed: Option<i64>,
+        high: i64,
+        lag: i64,
+    ) {
+        let labels = PartitionLabels {
+            topic: topic.to_string(),
+            partition,
+        };
+        self.lag.get_or_create(&labels).set(lag);
+        self.high_watermark.get_or_create(&labels).set(high);
+        match committed {
+            Some(c) => {
+                self.committed_offset.get_or_create(&labels).set(c);
+            }
+            None => {
+                self.committed_offset.remove(&labels);
+            }
+        }
+    }
+
+    /// Drops a partition's series once it is no longer assigned here, so two members never
+    /// both report it (sums over members stay right).
+    pub fn forget_partition(&self, topic: &str, partition: i32) {
+        let labels = PartitionLabels {
+            topic: topic.to_string(),
+            partition,
+        };
+        self.lag.remove(&labels);
+        self.committed_offset.remove(&labels);
+        self.high_watermark.remove(&labels);
+    }
+
+    /// Sets the total lag of this member and how many of its partitions are stuck.
+    pub fn lag_summary(&self, lag_sum: i64, stuck: usize) {
+        self.lag_sum.set(lag_sum);
+        self.stuck_partitions.set(stuck as i64);
+    }
+
+    /// Renders the registry in the Prometheus text format (version 0.0.4).
     pub fn encode(&self) -> String {
+        self.rss_bytes.set(resident_bytes());
         let mut out = String::new();
         // Encoding into a String cannot fail (fmt::Write for String is infallible).
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("encoding metrics into a String");
-        out
+        openmetrics_to_prometheus_text(&out)
     }
+}
+
+/// Converts prometheus-client's OpenMetrics text into the Prometheus 0.0.4 text format that
+/// `/metrics` declares. OpenMetrics names a counter family without `_total` and ends with
+/// `# EOF`; in 0.0.4 the family is named like its `_total` sample and there is no EOF marker.
+/// Without this, `promtool check metrics` reports every counter as having no help text.
+fn openmetrics_to_prometheus_text(text: &str) -> String {
+    let counters: std::collections::HashSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(text.len() + 16 * counters.len());
+    for line in text.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// Resident set size from `/proc/self/statm` (Linux); 0 where it cannot be read.
+fn resident_bytes() -> i64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions; _SC_PAGESIZE is always valid.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * page.max(0) as i64
 }
 
 #[cfg(test)]
@@ -334,9 +468,33 @@ mod tests {
             "retries_total 0",
             "inflight_workers 5",
             "streamsre_build_info{version=",
+            "process_resident_memory_bytes",
+            "consumer_lag_all_partitions 0",
+            "# HELP events_consumed_total Messages fetched",
+            "# TYPE events_consumed_total counter",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         assert_eq!(m.processed_total(Outcome::Success), 2);
+        assert!(
+            !text.contains("process_resident_memory_bytes 0\n"),
+            "RSS is read at scrape time"
+        );
+    }
+
+    #[test]
+    fn partition_series_appear_and_disappear_with_the_assignment() {
+        let m = Metrics::new();
+        m.partition_offsets("events.main", 3, Some(90), 100, 10);
+        let text = m.encode();
+        assert!(
+            text.contains("consumer_lag{topic=\"events.main\",partition=\"3\"} 10"),
+            "{text}"
+        );
+        assert!(
+            text.contains("consumer_committed_offset{topic=\"events.main\",partition=\"3\"} 90")
+        );
+        m.forget_partition("events.main", 3);
+        assert!(!m.encode().contains("partition=\"3\""));
     }
 }
