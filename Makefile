@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint unit bench clean-stack
+.PHONY: build up down demo test lint check-deploy bench clean-stack
 
 build: ## Release binary
 	$(CARGO) build --release --bin streamsre
@@ -21,10 +21,16 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: ## Everything: stack, fmt, clippy, unit + integration + end-to-end tests
+check-deploy: ## Prometheus config, alert rules and the rules' unit tests
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/alerts_test.yml
+
+test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end-to-end tests
+	scripts/test-tools.sh
 	$(CARGO) build --bin streamsre
 	scripts/up.sh target/debug/streamsre
 	$(MAKE) lint
+	$(MAKE) check-deploy
 	set -a && source .stack/env && set +a && $(CARGO) test --workspace
 
 bench: up ## Criterion micro-benchmarks + end-to-end throughput against the per-event baseline

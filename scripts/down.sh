@@ -13,6 +13,11 @@ if [ -f "$STACK/tansu.pid" ]; then
   fi
   rm -f "$STACK/tansu.pid"
 fi
+if [ -f "$STACK/prometheus.pid" ]; then
+  pid=$(cat "$STACK/prometheus.pid")
+  kill -TERM "$pid" 2>/dev/null && echo "down: stopped Prometheus (pid $pid)"
+  rm -f "$STACK/prometheus.pid"
+fi
 if [ -f "$STACK/postgres.started" ]; then
   version=$(cat "$STACK/postgres.started")
   pg_ctlcluster --skip-systemctl-redirect "$version" main stop && echo "down: stopped PostgreSQL $version"

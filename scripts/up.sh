@@ -89,6 +89,23 @@ for topic in events.main events.dlq; do
 done
 RUST_LOG=warn "$BIN" migrate --database-url "$DATABASE_URL" | sed 's/^/up: /'
 
+# ---------------------------------------------------------------- Prometheus (optional)
+# Started from the Debian package when it is installed, scraping the targets in
+# deploy/prometheus/prometheus.yml; skipped (with a note) when it is not.
+if command -v prometheus >/dev/null 2>&1; then
+  if ss -ltn 2>/dev/null | grep -q '127.0.0.1:9090 \|\*:9090 \|0.0.0.0:9090 '; then
+    log "something already listens on 127.0.0.1:9090; not starting Prometheus"
+  else
+    nohup prometheus --config.file=deploy/prometheus/prometheus.yml \
+      --storage.tsdb.path="$STACK/prometheus" --web.listen-address=127.0.0.1:9090 \
+      >"$STACK/prometheus.log" 2>&1 &
+    echo $! > "$STACK/prometheus.pid"
+    log "started Prometheus on http://127.0.0.1:9090 (alerts from deploy/prometheus/alerts.yml)"
+  fi
+else
+  log "Prometheus not installed (apt-get install prometheus); skipping it"
+fi
+
 cat > "$STACK/env" <<ENV
 KAFKA_BROKERS=$KAFKA_BROKERS
 DATABASE_URL=$DATABASE_URL

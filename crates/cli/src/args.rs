@@ -231,6 +231,9 @@ pub struct ProduceArgs {
     /// Generator seed: the same seed produces the same ids, keys and payloads. Default: random.
     #[arg(long, env = "SEED")]
     pub seed: Option<u64>,
+    /// Serve the producer's own /metrics (sent, acked, failed, behind schedule) here.
+    #[arg(long, env = "PRODUCER_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `consume --sink-mode` values.

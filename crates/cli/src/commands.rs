@@ -148,13 +148,33 @@ async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         signal_stop.store(true, Ordering::SeqCst);
     });
 
+    let metrics = Arc::new(streamsre_telemetry::ProducerMetrics::new(config.rate));
+    // Stops the metrics server once the run is over (notify_one keeps the permit if the
+    // server has not started waiting yet).
+    let http_stop = Arc::new(tokio::sync::Notify::new());
+    if let Some(addr) = args.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the producer metrics address {addr}"))?;
+        let render = metrics.clone();
+        let router = streamsre_telemetry::metrics_only_app(Arc::new(move || render.encode()));
+        let stop_http = http_stop.clone();
+        tokio::spawn(streamsre_telemetry::serve(listener, router, async move {
+            stop_http.notified().await
+        }));
+    }
+    let load_metrics = metrics.clone();
     let report = tokio::task::spawn_blocking(move || {
         let mut progress = Progress::new(total);
-        let result = run_load(&config, &stop, |r| progress.update(r));
+        let result = run_load(&config, &stop, |r| {
+            load_metrics.update(r.sent, r.acked, r.failed, r.max_behind.as_secs_f64());
+            progress.update(r)
+        });
         progress.finish();
         result
     })
     .await??;
+    http_stop.notify_one();
     print_produce_report(&report, args.rate, seed);
     Ok(if report.all_acked() {
         ExitCode::SUCCESS

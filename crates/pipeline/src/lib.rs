@@ -159,6 +159,23 @@ pub async fn run(
         http_cancel.cancelled().await
     }));
     tracing::info!(addr = %config.metrics_addr, "serving /healthz /readyz /metrics");
+    // Readiness as a metric too (dependency_up), so alerts can fire on "not ready" without
+    // polling /readyz: the same probe, every few seconds, until shutdown.
+    {
+        let (probe, metrics, cancel) = (probe.clone(), metrics.clone(), cancel.clone());
+        tokio::spawn(async move {
+            use streamsre_telemetry::ReadinessProbe;
+            loop {
+                for dep in probe.check().await {
+                    metrics.dependency(dep.name, dep.ok);
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+        });
+    }
 
     let sink = tokio::select! {
         sink = connect_sink(&config, &cancel) => sink?,

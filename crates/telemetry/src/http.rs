@@ -52,6 +52,26 @@ pub fn app(metrics: Arc<Metrics>, probe: Arc<dyn ReadinessProbe>) -> Router {
         .with_state(OpsState { metrics, probe })
 }
 
+/// A router with only `/healthz` and `/metrics`, for processes without dependencies to report
+/// (the load generator).
+pub fn metrics_only_app(render: Arc<dyn Fn() -> String + Send + Sync>) -> Router {
+    Router::new().route("/healthz", get(healthz)).route(
+        "/metrics",
+        get(move || {
+            let render = render.clone();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    render(),
+                )
+            }
+        }),
+    )
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,

@@ -11,7 +11,7 @@ pub mod metrics;
 mod redact;
 pub mod stats;
 
-pub use http::{app, serve, DependencyStatus, ReadinessProbe};
-pub use metrics::Metrics;
+pub use http::{app, metrics_only_app, serve, DependencyStatus, ReadinessProbe};
+pub use metrics::{Metrics, ProducerMetrics};
 pub use redact::redact_url;
 pub use stats::LatencyStats;

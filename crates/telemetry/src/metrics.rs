@@ -57,6 +57,11 @@ struct BuildLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DependencyLabels {
+    dependency: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PartitionLabels {
     topic: String,
     partition: i32,
@@ -90,6 +95,7 @@ pub struct Metrics {
     lag_sum: Gauge,
     stuck_partitions: Gauge,
     rss_bytes: Gauge,
+    dependency_up: Family<DependencyLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -123,6 +129,7 @@ impl Metrics {
             lag_sum: Gauge::default(),
             stuck_partitions: Gauge::default(),
             rss_bytes: Gauge::default(),
+            dependency_up: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -221,6 +228,11 @@ impl Metrics {
             "stuck_partitions",
             "Assigned partitions with lag whose committed offset has not moved for --stuck-after",
             m.stuck_partitions.clone(),
+        );
+        registry.register(
+            "dependency_up",
+            "1 when the dependency passed its last readiness check (the same checks as /readyz), else 0",
+            m.dependency_up.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",
@@ -389,6 +401,13 @@ impl Metrics {
         self.high_watermark.remove(&labels);
     }
 
+    /// Records the result of one readiness check of `dependency`.
+    pub fn dependency(&self, dependency: &'static str, up: bool) {
+        self.dependency_up
+            .get_or_create(&DependencyLabels { dependency })
+            .set(i64::from(up));
+    }
+
     /// Sets the total lag of this member and how many of its partitions are stuck.
     pub fn lag_summary(&self, lag_sum: i64, stuck: usize) {
         self.lag_sum.set(lag_sum);
@@ -400,6 +419,79 @@ impl Metrics {
         self.rss_bytes.set(resident_bytes());
         let mut out = String::new();
         // Encoding into a String cannot fail (fmt::Write for String is infallible).
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding metrics into a String");
+        openmetrics_to_prometheus_text(&out)
+    }
+}
+
+/// Metrics of the load generator (`streamsre produce --metrics-addr`), so the source side of
+/// an experiment is observable with the same tools as the consumer.
+pub struct ProducerMetrics {
+    registry: Registry,
+    sent: Counter,
+    acked: Counter,
+    failed: Counter,
+    behind: Gauge<f64, std::sync::atomic::AtomicU64>,
+    target_rate: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
+impl ProducerMetrics {
+    /// Creates and registers the producer's metrics.
+    pub fn new(target_rate: f64) -> Self {
+        let mut registry = Registry::default();
+        let m = Self {
+            registry: Registry::default(),
+            sent: Counter::default(),
+            acked: Counter::default(),
+            failed: Counter::default(),
+            behind: Gauge::default(),
+            target_rate: Gauge::default(),
+        };
+        registry.register(
+            "produce_sent",
+            "Messages handed to the Kafka client",
+            m.sent.clone(),
+        );
+        registry.register(
+            "produce_acked",
+            "Messages acknowledged by the broker",
+            m.acked.clone(),
+        );
+        registry.register(
+            "produce_failed",
+            "Messages whose delivery failed",
+            m.failed.clone(),
+        );
+        registry.register(
+            "produce_behind_schedule_seconds",
+            "Largest lateness of a send against the open-model schedule so far",
+            m.behind.clone(),
+        );
+        registry.register(
+            "produce_target_rate",
+            "Requested send rate in events per second (0 = unlimited)",
+            m.target_rate.clone(),
+        );
+        m.target_rate.set(target_rate);
+        Self { registry, ..m }
+    }
+
+    /// Brings the counters up to the totals reported by the load generator.
+    pub fn update(&self, sent: u64, acked: u64, failed: u64, behind_seconds: f64) {
+        for (counter, total) in [
+            (&self.sent, sent),
+            (&self.acked, acked),
+            (&self.failed, failed),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        self.behind.set(behind_seconds);
+    }
+
+    /// Renders the registry in the Prometheus text format (version 0.0.4).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("encoding metrics into a String");
         openmetrics_to_prometheus_text(&out)
@@ -480,6 +572,23 @@ mod tests {
             !text.contains("process_resident_memory_bytes 0\n"),
             "RSS is read at scrape time"
         );
+    }
+
+    #[test]
+    fn producer_counters_follow_the_reported_totals() {
+        let m = ProducerMetrics::new(5000.0);
+        m.update(10, 8, 0, 0.0);
+        m.update(25, 20, 1, 0.3);
+        let text = m.encode();
+        for needle in [
+            "produce_sent_total 25",
+            "produce_acked_total 20",
+            "produce_failed_total 1",
+            "produce_behind_schedule_seconds 0.3",
+            "produce_target_rate 5000",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
     }
 
     #[test]
