@@ -297,3 +297,66 @@ async fn log_format_switches_between_json_lines_and_text() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_dashboard_renders_pipeline_data_in_a_real_browser() {
+    let (topic, group, db) = fixture().await;
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--lag-interval", "500ms"]);
+    wait_assigned(&addr, &mut c).await;
+    // Keep events flowing while the browser watches.
+    let mut p = producer(&topic, 30_000, 2_000, 91);
+    wait_rows(&db, 2_000, Duration::from_secs(60)).await;
+
+    let browser = streamsre_testkit::Browser::start().await.unwrap();
+    browser.goto(&format!("http://{addr}/")).await.unwrap();
+    // Each chart: [id, points drawn, value shown]; plus the status line's class.
+    let read = "return { status: document.getElementById('status').className, charts: \
+        [...document.querySelectorAll('section.chart')].map(s => \
+        [s.id, Number(s.dataset.points), s.querySelector('.value').textContent]) };";
+    let page = wait_for(
+        "every chart to show live data",
+        Duration::from_secs(30),
+        || async {
+            let page = browser.eval(read).await.map_err(|e| e.to_string())?;
+            let charts = page["charts"].as_array().cloned().unwrap_or_default();
+            let ready = page["status"] == "live"
+                && charts.len() == 5
+                && charts
+                    .iter()
+                    .all(|c| c[1].as_u64().unwrap_or(0) >= 3 && c[2] != "–");
+            let flowing = charts
+                .iter()
+                .find(|c| c[0] == "throughput")
+                .and_then(|c| c[2].as_str()?.replace(',', "").parse::<f64>().ok())
+                .is_some_and(|rate| rate > 0.0);
+            if ready && flowing {
+                Ok(page)
+            } else {
+                Err(page.to_string())
+            }
+        },
+    )
+    .await;
+    eprintln!("dashboard: {page}");
+
+    let artifacts =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("dashboard.png");
+    let size = browser.screenshot(&shot).await.unwrap();
+    assert!(
+        size > 10_000,
+        "screenshot saved at {} ({size} bytes)",
+        shot.display()
+    );
+    drop(browser);
+
+    assert!(p
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    wait_rows(&db, 30_000, Duration::from_secs(60)).await;
+    stop_gracefully(&mut c).await;
+    db.drop_db().await;
+}

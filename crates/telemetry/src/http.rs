@@ -43,9 +43,15 @@ struct OpsState {
     probe: Arc<dyn ReadinessProbe>,
 }
 
-/// The ops router: `/healthz`, `/readyz`, `/metrics`.
+/// The live dashboard: one self-contained page (inline JS, no external requests) that polls
+/// this process's `/metrics`, so an operator gets charts without Prometheus or Grafana.
+const DASHBOARD_HTML: &str = include_str!("dashboard.html");
+
+/// The ops router: `/` and `/dashboard` (live page), `/healthz`, `/readyz`, `/metrics`.
 pub fn app(metrics: Arc<Metrics>, probe: Arc<dyn ReadinessProbe>) -> Router {
     Router::new()
+        .route("/", get(dashboard))
+        .route("/dashboard", get(dashboard))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -81,6 +87,10 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+async fn dashboard() -> axum::response::Html<&'static str> {
+    axum::response::Html(DASHBOARD_HTML)
 }
 
 async fn healthz() -> &'static str {
@@ -189,8 +199,18 @@ mod tests {
         let (code, body) = get(router.clone(), "/readyz").await;
         assert_eq!(code, StatusCode::OK, "{body}");
 
-        let (code, body) = get(router, "/metrics").await;
+        let (code, body) = get(router.clone(), "/metrics").await;
         assert_eq!(code, StatusCode::OK);
         assert!(body.contains("events_consumed_total"));
+
+        for path in ["/", "/dashboard"] {
+            let (code, body) = get(router.clone(), path).await;
+            assert_eq!(code, StatusCode::OK);
+            assert!(body.contains("fetch(\"/metrics\""), "{path} polls /metrics");
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "no external resources"
+            );
+        }
     }
 }
