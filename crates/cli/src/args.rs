@@ -60,6 +60,27 @@ pub enum Command {
     /// Inspect and replay the dead-letter queue.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Live terminal view of running consumers, read from their /metrics (q quits).
+    Top(TopArgs),
+}
+
+/// `top` flags.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// `host:port` of a consumer's metrics address; repeatable (env: comma-separated).
+    #[arg(
+        long = "target",
+        env = "TOP_TARGETS",
+        value_delimiter = ',',
+        default_value = "127.0.0.1:2112"
+    )]
+    pub targets: Vec<String>,
+    /// Refresh interval.
+    #[arg(long, env = "TOP_INTERVAL", value_parser = parse_duration, default_value = "1s")]
+    pub interval: Duration,
+    /// Print one frame as text and exit (for scripts and logs).
+    #[arg(long, env = "TOP_ONCE")]
+    pub once: bool,
 }
 
 /// Which DLQ records a `dlq` command selects.

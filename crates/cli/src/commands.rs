@@ -94,6 +94,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq(command) => crate::dlq::run(command).await,
+        Command::Top(args) => crate::top::run(args.targets, args.interval, args.once).await,
         Command::Produce(args) => produce(args).await,
         Command::Consume(args) => consume(*args).await,
     }

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod dlq;
+mod top;
 
 use clap::Parser;
 

@@ -360,3 +360,66 @@ async fn the_live_dashboard_renders_pipeline_data_in_a_real_browser() {
     stop_gracefully(&mut c).await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn top_shows_live_consumers_and_marks_dead_ones() {
+    let (topic, group, db) = fixture().await;
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--lag-interval", "500ms"]);
+    wait_assigned(&addr, &mut c).await;
+    let mut p = producer(&topic, 20_000, 2_000, 95);
+    wait_rows(&db, 2_000, Duration::from_secs(60)).await;
+    let dead = streamsre_testkit::free_addr();
+    let mut top = Proc::spawn(
+        BIN,
+        "top",
+        &[
+            "top",
+            "--once",
+            "--interval",
+            "1s",
+            "--target",
+            &addr,
+            "--target",
+            &dead,
+        ],
+        &[],
+    );
+    assert!(
+        top.wait_exit(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .success(),
+        "{}",
+        top.stderr_tail()
+    );
+    let screen = top.stdout();
+    eprintln!("{screen}");
+    let row = screen
+        .lines()
+        .find(|l| l.contains(&addr) && l.contains("ready"))
+        .unwrap_or_else(|| panic!("no ready row for {addr}:\n{screen}"));
+    let consumed: f64 = row
+        .split_whitespace()
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(consumed > 0.0, "consumed/s shows the flow: {row}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains(&dead) && l.contains("DOWN")),
+        "{screen}"
+    );
+    let partition_rows = screen.lines().filter(|l| l.contains(&topic)).count();
+    assert_eq!(
+        partition_rows, PARTITIONS as usize,
+        "one row per partition:\n{screen}"
+    );
+    assert!(p
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    stop_gracefully(&mut c).await;
+    db.drop_db().await;
+}

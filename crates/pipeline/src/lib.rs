@@ -160,9 +160,11 @@ pub async fn run(
     }));
     tracing::info!(addr = %config.metrics_addr, "serving /healthz /readyz /metrics");
     // Readiness as a metric too (dependency_up), so alerts can fire on "not ready" without
-    // polling /readyz: the same probe, every few seconds, until shutdown.
+    // polling /readyz: the same probe every 2 s, and at once when the state is known to change.
+    let readiness_changed = Arc::new(tokio::sync::Notify::new());
     {
         let (probe, metrics, cancel) = (probe.clone(), metrics.clone(), cancel.clone());
+        let changed = readiness_changed.clone();
         tokio::spawn(async move {
             use streamsre_telemetry::ReadinessProbe;
             loop {
@@ -171,7 +173,8 @@ pub async fn run(
                 }
                 tokio::select! {
                     _ = cancel.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = changed.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
                 }
             }
         });
@@ -186,6 +189,7 @@ pub async fn run(
         }
     };
     probe.set_sink(sink.clone());
+    readiness_changed.notify_one();
     tracing::info!(database = %redact_url(&config.database_url), "database ready, migrations applied");
 
     let shared = SourceShared {
