@@ -62,6 +62,29 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Live terminal view of running consumers, read from their /metrics (q quits).
     Top(TopArgs),
+    /// The slow downstream for the lab: an HTTP sink with a server-side rate limit (429 +
+    /// Retry-After beyond it), a stall schedule and a control API.
+    Sink(SinkArgs),
+}
+
+/// `sink` flags.
+#[derive(Debug, Args)]
+pub struct SinkArgs {
+    /// Address to serve on (events, control API, /counts, /metrics).
+    #[arg(long, env = "SINK_LISTEN", default_value = "127.0.0.1:2114")]
+    pub listen: SocketAddr,
+    /// Events per second accepted (token bucket, burst of max(rate, 1000)); 0 = unlimited.
+    #[arg(long, env = "SINK_RATE_LIMIT", default_value_t = 1000)]
+    pub rate_limit: u32,
+    /// Start of a scheduled stall, measured from start (with --stall-for).
+    #[arg(long, env = "STALL_AT", value_parser = parse_duration, requires = "stall_for")]
+    pub stall_at: Option<Duration>,
+    /// Length of the scheduled stall.
+    #[arg(long, env = "STALL_FOR", value_parser = parse_duration, requires = "stall_at")]
+    pub stall_for: Option<Duration>,
+    /// Events per second accepted during the stall (0: none).
+    #[arg(long, env = "STALL_RATE", default_value_t = 0)]
+    pub stall_rate: u32,
 }
 
 /// `top` flags.
@@ -275,6 +298,15 @@ pub enum OnExhaustedArg {
     Dlq,
 }
 
+/// `consume --sink` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SinkArg {
+    /// PostgreSQL through the dedup ledger.
+    Postgres,
+    /// An HTTP event service.
+    Http,
+}
+
 /// `consume --summary-format` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SummaryFormat {
@@ -306,7 +338,14 @@ pub struct ConsumeArgs {
     /// Parallel sink lanes (events of one key always use the same lane).
     #[arg(long, env = "SINK_WORKERS", default_value_t = 4)]
     pub sink_workers: usize,
-    /// How lanes write to Postgres.
+    /// Where events go: PostgreSQL (effectively once) or an HTTP service such as
+    /// `streamsre sink` (at-least-once; DLQ records then go to the DLQ topic only).
+    #[arg(long, env = "SINK_TYPE", value_enum, default_value = "postgres")]
+    pub sink: SinkArg,
+    /// Base URL of the HTTP sink (with --sink http).
+    #[arg(long, env = "SINK_URL", default_value = "http://127.0.0.1:2114")]
+    pub sink_url: String,
+    /// How lanes write: one transaction (or request) per batch, or per event.
     #[arg(long, env = "SINK_MODE", value_enum, default_value = "batch")]
     pub sink_mode: SinkModeArg,
     /// Most events per transaction.

@@ -1,7 +1,8 @@
 //! One function per subcommand: translate flags into library configs, run, report.
 
 use crate::args::{
-    Command, ConsumeArgs, OnExhaustedArg, ProduceArgs, SinkModeArg, SummaryFormat, TopicCommand,
+    Command, ConsumeArgs, OnExhaustedArg, ProduceArgs, SinkArg, SinkModeArg, SummaryFormat,
+    TopicCommand,
 };
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -13,7 +14,7 @@ use streamsre_kafka::producer::{
     clock_seed, run_load, LoadConfig, LoadReport, WorkloadConfig, BEHIND_THRESHOLD,
 };
 use streamsre_kafka::source::SourceConfig;
-use streamsre_pipeline::{ConsumeConfig, RunSummary, SinkMode};
+use streamsre_pipeline::{ConsumeConfig, RunSummary, SinkMode, SinkTarget};
 use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_sink::{PgSink, PgSinkConfig};
 use streamsre_telemetry::redact_url;
@@ -95,6 +96,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Dlq(command) => crate::dlq::run(command).await,
         Command::Top(args) => crate::top::run(args.targets, args.interval, args.once).await,
+        Command::Sink(args) => sink_service(args).await,
         Command::Produce(args) => produce(args).await,
         Command::Consume(args) => consume(*args).await,
     }
@@ -271,6 +273,10 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             revoke_timeout: args.revoke_timeout,
             drain_timeout: args.drain_timeout,
         },
+        sink: match args.sink {
+            SinkArg::Postgres => SinkTarget::Postgres,
+            SinkArg::Http => SinkTarget::Http { url: args.sink_url },
+        },
         database_url: args.db.database_url,
         max_inflight: args.max_inflight,
         metrics_addr: args.metrics_addr,
@@ -323,4 +329,31 @@ fn print_consume_summary(s: &RunSummary) {
     );
     println!("  e2e latency p50     {}", ms(s.e2e_p50_ms));
     println!("  e2e latency p99     {}", ms(s.e2e_p99_ms));
+}
+
+async fn sink_service(args: crate::args::SinkArgs) -> anyhow::Result<ExitCode> {
+    use streamsre_lab::sink_service::{SinkService, StallSchedule};
+    let stall = match (args.stall_at, args.stall_for) {
+        (Some(at), Some(duration)) => Some(StallSchedule {
+            at,
+            duration,
+            rate: args.stall_rate,
+        }),
+        _ => None,
+    };
+    let service = SinkService::new(args.rate_limit, stall);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding the sink address {}", args.listen))?;
+    tracing::info!(addr = %args.listen, rate_limit = args.rate_limit, ?stall, "sink service listening");
+    streamsre_telemetry::serve(listener, service.router(), shutdown_signal())
+        .await
+        .context("serving the sink")?;
+    let counts = service.counts();
+    println!(
+        "sink: accepted total={} distinct_keys={}",
+        counts.values().sum::<u64>(),
+        counts.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod backend;
 mod probe;
 mod worker;
 
@@ -28,11 +29,35 @@ use tokio_util::sync::CancellationToken;
 
 pub use worker::SinkMode;
 
+/// Where the consumer writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkTarget {
+    /// PostgreSQL at `ConsumeConfig::database_url`: effectively once.
+    Postgres,
+    /// An HTTP event service (e.g. `streamsre sink`) at this base URL: at-least-once.
+    Http {
+        /// Base URL, e.g. `http://127.0.0.1:2114`.
+        url: String,
+    },
+}
+
+impl SinkTarget {
+    /// Name of the sink as a dependency in `/readyz` and `dependency_up`.
+    pub fn dependency_name(&self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Http { .. } => "http_sink",
+        }
+    }
+}
+
 /// Everything `streamsre consume` can be told.
 #[derive(Debug, Clone)]
 pub struct ConsumeConfig {
     /// Kafka side.
     pub source: SourceConfig,
+    /// Where events are written.
+    pub sink: SinkTarget,
     /// Postgres URL (may contain a password: never log it unredacted).
     pub database_url: String,
     /// Upper bound on messages between fetch and durable write, across all lanes.
@@ -151,6 +176,7 @@ pub async fn run(
     let probe = Arc::new(probe::Probe::new(
         health.clone(),
         lag_view.clone(),
+        config.sink.dependency_name(),
         config.readiness_timeout,
     ));
     let router = streamsre_telemetry::app(metrics.clone(), probe.clone());
@@ -180,17 +206,29 @@ pub async fn run(
         });
     }
 
-    let sink = tokio::select! {
-        sink = connect_sink(&config, &cancel) => sink?,
-        _ = &mut shutdown => {
-            cancel.cancel();
-            let _ = http.await;
-            return Ok(RunSummary::default());
+    let sink = match &config.sink {
+        SinkTarget::Postgres => {
+            let pg = tokio::select! {
+                sink = connect_sink(&config, &cancel) => sink?,
+                _ = &mut shutdown => {
+                    cancel.cancel();
+                    let _ = http.await;
+                    return Ok(RunSummary::default());
+                }
+            };
+            tracing::info!(database = %redact_url(&config.database_url), "database ready, migrations applied");
+            backend::Backend::Postgres(pg)
+        }
+        SinkTarget::Http { url } => {
+            tracing::info!(%url, "writing to an HTTP sink (at-least-once; DLQ records go to the DLQ topic only)");
+            backend::Backend::Http(
+                streamsre_sink::HttpSink::new(url, Duration::from_secs(10))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
         }
     };
     probe.set_sink(sink.clone());
     readiness_changed.notify_one();
-    tracing::info!(database = %redact_url(&config.database_url), "database ready, migrations applied");
 
     let shared = SourceShared {
         tracker: Arc::new(SharedTracker::default()),

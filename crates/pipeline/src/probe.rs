@@ -1,33 +1,41 @@
 //! Readiness: the group is joined or joining, and Postgres answers a ping in time.
 
+use crate::backend::Backend;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use streamsre_kafka::lag::SharedLagView;
 use streamsre_kafka::source::{GroupState, KafkaHealth};
-use streamsre_sink::PgSink;
 use streamsre_telemetry::{DependencyStatus, ReadinessProbe};
 
 pub(crate) struct Probe {
     health: Arc<KafkaHealth>,
     lag: SharedLagView,
-    /// Set once Postgres has been reached and migrated; until then Postgres is "not ready".
-    sink: OnceLock<PgSink>,
+    /// Name of the sink dependency (`postgres` or `http_sink`).
+    sink_name: &'static str,
+    /// Set once the sink is usable (Postgres reached and migrated); until then "not ready".
+    sink: OnceLock<Backend>,
     timeout: Duration,
 }
 
 impl Probe {
-    pub(crate) fn new(health: Arc<KafkaHealth>, lag: SharedLagView, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        health: Arc<KafkaHealth>,
+        lag: SharedLagView,
+        sink_name: &'static str,
+        timeout: Duration,
+    ) -> Self {
         Self {
             health,
             lag,
+            sink_name,
             sink: OnceLock::new(),
             timeout,
         }
     }
 
-    pub(crate) fn set_sink(&self, sink: PgSink) {
+    pub(crate) fn set_sink(&self, sink: Backend) {
         let _ = self.sink.set(sink);
     }
 }
@@ -78,7 +86,7 @@ impl ReadinessProbe for Probe {
                     detail: kafka.1,
                 },
                 DependencyStatus {
-                    name: "postgres",
+                    name: self.sink_name,
                     ok: postgres.0,
                     detail: postgres.1,
                 },

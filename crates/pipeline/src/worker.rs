@@ -7,6 +7,7 @@
 //! batch; the dedup ledger and the DLQ upsert make that harmless (the DLQ *topic* may then get
 //! a record twice: at-least-once, as any Kafka producer without transactions).
 
+use crate::backend::Backend;
 use crate::ConsumeConfig;
 use chrono::Utc;
 use std::future::Future;
@@ -17,7 +18,7 @@ use streamsre_event::{decode, dlq_event_id};
 use streamsre_kafka::dlq::{classify_kafka, DlqMessage, DlqPublisher};
 use streamsre_kafka::source::{Fetched, SourceShared};
 use streamsre_retry::{retry, CircuitBreaker, RetryAction, RetryNotice, RetryOutcome, RetryPolicy};
-use streamsre_sink::{DlqRecord, PgSink, SinkError, SourcePos, ValidEvent};
+use streamsre_sink::{DlqRecord, SinkError, SourcePos, ValidEvent};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::LatencyStats;
 use tokio::sync::mpsc;
@@ -102,7 +103,7 @@ impl Item {
 
 /// State shared by all lane workers.
 pub(crate) struct WorkerContext {
-    sink: PgSink,
+    sink: Backend,
     dlq: DlqPublisher,
     mode: SinkMode,
     batch_size: usize,
@@ -120,7 +121,7 @@ pub(crate) struct WorkerContext {
 
 impl WorkerContext {
     pub(crate) fn new(
-        sink: PgSink,
+        sink: Backend,
         dlq: DlqPublisher,
         config: &ConsumeConfig,
         shared: SourceShared,

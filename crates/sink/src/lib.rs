@@ -12,8 +12,10 @@
 
 #![warn(missing_docs)]
 
+pub mod http;
 pub mod postgres;
 
+pub use http::HttpSink;
 pub use postgres::{
     migrate, BatchOutcome, DlqFilter, DlqRecord, DlqRow, PgSink, PgSinkConfig, SinkError,
     SourcePos, ValidEvent,

@@ -498,6 +498,123 @@ impl ProducerMetrics {
     }
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    code: u16,
+}
+
+/// Metrics of the slow HTTP sink service (`streamsre sink`).
+pub struct SinkServiceMetrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    accepted: Counter,
+    rejected: Counter,
+    rate_limit: Gauge,
+    paused: Gauge,
+    stalling: Gauge,
+    keys: Gauge,
+}
+
+impl Default for SinkServiceMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SinkServiceMetrics {
+    /// Creates and registers the sink service's metrics.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let m = Self {
+            registry: Registry::default(),
+            requests: Family::default(),
+            accepted: Counter::default(),
+            rejected: Counter::default(),
+            rate_limit: Gauge::default(),
+            paused: Gauge::default(),
+            stalling: Gauge::default(),
+            keys: Gauge::default(),
+        };
+        registry.register(
+            "sink_service_requests",
+            "HTTP requests to the sink service, by endpoint and status code",
+            m.requests.clone(),
+        );
+        registry.register(
+            "sink_service_events_accepted",
+            "Events the sink service accepted",
+            m.accepted.clone(),
+        );
+        registry.register(
+            "sink_service_events_rejected",
+            "Events refused with 429 (over the rate limit, stalled or paused)",
+            m.rejected.clone(),
+        );
+        registry.register(
+            "sink_service_rate_limit",
+            "Current rate limit in events per second (0 = unlimited)",
+            m.rate_limit.clone(),
+        );
+        registry.register(
+            "sink_service_paused",
+            "1 while paused through the control API",
+            m.paused.clone(),
+        );
+        registry.register(
+            "sink_service_stalling",
+            "1 during a scheduled stall",
+            m.stalling.clone(),
+        );
+        registry.register(
+            "sink_service_distinct_keys",
+            "Distinct event keys accepted so far",
+            m.keys.clone(),
+        );
+        for (endpoint, code) in [
+            ("single", 200),
+            ("batch", 200),
+            ("single", 429),
+            ("batch", 429),
+        ] {
+            drop(m.requests.get_or_create(&RequestLabels { endpoint, code }));
+        }
+        Self { registry, ..m }
+    }
+
+    /// Counts one request.
+    pub fn request(&self, endpoint: &'static str, code: u16) {
+        self.requests
+            .get_or_create(&RequestLabels { endpoint, code })
+            .inc();
+    }
+
+    /// Counts accepted or rejected events.
+    pub fn events(&self, accepted: bool, n: u64) {
+        if accepted {
+            self.accepted.inc_by(n);
+        } else {
+            self.rejected.inc_by(n);
+        }
+    }
+
+    /// Publishes the service's state.
+    pub fn state(&self, rate_limit: u32, paused: bool, stalling: bool, distinct_keys: usize) {
+        self.rate_limit.set(i64::from(rate_limit));
+        self.paused.set(i64::from(paused));
+        self.stalling.set(i64::from(stalling));
+        self.keys.set(distinct_keys as i64);
+    }
+
+    /// Renders the registry in the Prometheus text format (version 0.0.4).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding metrics into a String");
+        openmetrics_to_prometheus_text(&out)
+    }
+}
+
 /// Converts prometheus-client's OpenMetrics text into the Prometheus 0.0.4 text format that
 /// `/metrics` declares. OpenMetrics names a counter family without `_total` and ends with
 /// `# EOF`; in 0.0.4 the family is named like its `_total` sample and there is no EOF marker.
