@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use streamsre_telemetry::metrics::Outcome;
-use streamsre_telemetry::{Metrics, ProducerMetrics};
+use streamsre_telemetry::{Metrics, ProducerMetrics, SinkServiceMetrics};
 
 fn repo_file(rel: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,7 +22,8 @@ fn exported() -> BTreeSet<String> {
     m.partition_offsets("events.main", 0, Some(1), 2, 1);
     m.dependency("postgres", true);
     let p = ProducerMetrics::new(1.0);
-    let mut names: BTreeSet<String> = [m.encode(), p.encode()]
+    let s = SinkServiceMetrics::new();
+    let mut names: BTreeSet<String> = [m.encode(), p.encode(), s.encode()]
         .iter()
         .flat_map(|text| text.lines().map(str::to_string).collect::<Vec<_>>())
         .filter(|l| !l.starts_with('#') && !l.is_empty())
