@@ -423,3 +423,79 @@ async fn top_shows_live_consumers_and_marks_dead_ones() {
     stop_gracefully(&mut c).await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
+    let mut broker = streamsre_testkit::OwnBroker::start().await;
+    let topic = streamsre_testkit::unique("t");
+    for name in [topic.clone(), dlq_topic(&topic)] {
+        streamsre_kafka::admin::create_topic(&broker.opts(), &name, 2, 1, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    let (group, db) = (streamsre_testkit::unique("g"), TestDb::create().await);
+    let addr = streamsre_testkit::free_addr();
+    let mut c = Proc::spawn(
+        BIN,
+        "consume-own-broker",
+        &[
+            "consume",
+            "--topic",
+            &topic,
+            "--dlq-topic",
+            &dlq_topic(&topic),
+            "--group",
+            &group,
+            "--metrics-addr",
+            &addr,
+            "--lag-interval",
+            "500ms",
+            "--summary-format",
+            "json",
+        ],
+        &[
+            ("KAFKA_BROKERS", &broker.addr),
+            ("DATABASE_URL", &db.url),
+            ("KAFKA_OPTS", streamsre_testkit::FAST_GROUP_OPTS),
+        ],
+    );
+    wait_assigned(&addr, &mut c).await;
+    let ready = |want: u16| {
+        let addr = addr.clone();
+        async move {
+            match http_get(&addr, "/readyz").await {
+                Ok((code, body)) if code == want => Ok(body),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    };
+    wait_for("ready", Duration::from_secs(30), || ready(200)).await;
+
+    broker.kill();
+    let body = wait_for("/readyz 503 naming kafka", Duration::from_secs(60), || {
+        ready(503)
+    })
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let kafka = json["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "kafka")
+        .unwrap()
+        .clone();
+    assert_eq!(kafka["ok"], false, "{body}");
+    eprintln!("broker down: {body}");
+    let (health, _) = http_get(&addr, "/healthz").await.unwrap();
+    assert_eq!(health, 200, "liveness does not depend on the broker");
+
+    broker.restart().await;
+    wait_for(
+        "/readyz 200 after the broker is back",
+        Duration::from_secs(60),
+        || ready(200),
+    )
+    .await;
+    stop_gracefully(&mut c).await;
+    db.drop_db().await;
+}

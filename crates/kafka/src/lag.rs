@@ -5,7 +5,7 @@
 //! never stalls the poll loop and keeps working while the sink is stalled.
 
 use crate::config::KafkaOpts;
-use crate::source::SharedTracker;
+use crate::source::{KafkaHealth, SharedTracker};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
@@ -75,6 +75,7 @@ impl Watchdog {
 pub fn run_lag_monitor(
     config: LagConfig,
     tracker: Arc<SharedTracker>,
+    health: Arc<KafkaHealth>,
     metrics: Arc<Metrics>,
     view: SharedLagView,
     stop: Arc<AtomicBool>,
@@ -102,6 +103,11 @@ pub fn run_lag_monitor(
             .fetch_metadata(Some(&config.topic), TIMEOUT)
             .map(|_| ())
             .map_err(|e| format!("metadata request failed: {e}"));
+        if metadata.is_ok() {
+            // The broker answers again: clear an "all brokers down" failure even if no
+            // message has arrived since (an idle topic would otherwise stay not ready).
+            health.recovered();
+        }
         let assigned = tracker.assigned();
         let mut stuck = Vec::new();
         let mut sum = 0;

@@ -165,8 +165,9 @@ impl KafkaHealth {
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
     }
 
-    /// Clears a broker failure once the client is working again.
-    fn recovered(&self) {
+    /// Clears a broker failure once the client is working again (a message arrived, or the
+    /// broker answered a metadata request).
+    pub fn recovered(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if matches!(*s, GroupState::Failed(_)) {
             *s = GroupState::Joining;

@@ -273,11 +273,18 @@ pub async fn run(
             interval: config.lag_interval,
             stuck_after: config.stuck_after,
         };
-        let (tracker, metrics, stop) = (shared.tracker.clone(), metrics.clone(), stop.clone());
+        let (tracker, health, metrics, stop) = (
+            shared.tracker.clone(),
+            shared.health.clone(),
+            metrics.clone(),
+            stop.clone(),
+        );
         std::thread::Builder::new()
             .name("lag-monitor".into())
             .spawn(move || {
-                streamsre_kafka::lag::run_lag_monitor(lag_config, tracker, metrics, lag_view, stop)
+                streamsre_kafka::lag::run_lag_monitor(
+                    lag_config, tracker, health, metrics, lag_view, stop,
+                )
             })
             .context("spawning the lag monitor")?
     };

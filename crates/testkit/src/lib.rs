@@ -533,3 +533,88 @@ impl Drop for Browser {
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
+
+/// A Tansu broker of the test's own (sqlite storage in a temp dir, free port), for tests that
+/// must stop the broker without disturbing other tests. `tansu` comes from `make up`.
+pub struct OwnBroker {
+    child: Option<Child>,
+    /// `host:port`.
+    pub addr: String,
+    dir: PathBuf,
+}
+
+impl OwnBroker {
+    /// Starts the broker and waits until it answers.
+    pub async fn start() -> Self {
+        let addr = free_addr();
+        let dir = std::env::temp_dir().join(unique("tansu"));
+        std::fs::create_dir_all(&dir).expect("broker dir");
+        let mut broker = Self {
+            child: None,
+            addr,
+            dir,
+        };
+        broker.restart().await;
+        broker
+    }
+
+    /// Options pointing at this broker.
+    pub fn opts(&self) -> KafkaOpts {
+        KafkaOpts {
+            brokers: self.addr.clone(),
+            extra: vec![],
+        }
+    }
+
+    /// Kills the broker (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port and storage, and waits until it answers.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let url = format!("tcp://{}", self.addr);
+        let child = Command::new("tansu")
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            // Tansu resolves the sqlite path against its working directory (even with a
+            // leading slash), so run it inside the broker's directory with a relative path.
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu is needed (installed by `make up`)");
+        self.child = Some(child);
+        let opts = self.opts();
+        wait_for("the test broker to answer", Duration::from_secs(30), || {
+            let opts = opts.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    streamsre_kafka::admin::list_topics(&opts, Duration::from_secs(2))
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            }
+        })
+        .await;
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
