@@ -10,6 +10,32 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 10s, 2m)"))
 }
 
+/// Parses a byte size such as `256MiB`, `64MB`, `1GiB` or a plain number of bytes.
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (examples: 256MiB, 64MB, 1048576)"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ))
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
 /// streamsre: Kafka → PostgreSQL, effectively once, with bounded memory.
 #[derive(Debug, Parser)]
 #[command(name = "streamsre", version, about, long_about = None)]
@@ -65,6 +91,86 @@ pub enum Command {
     /// The slow downstream for the lab: an HTTP sink with a server-side rate limit (429 +
     /// Retry-After beyond it), a stall schedule and a control API.
     Sink(SinkArgs),
+    /// Inject failures: stall/pause/resume the sink, poison the topic, kill the consumer,
+    /// slow the database.
+    #[command(subcommand)]
+    Chaos(ChaosCommand),
+}
+
+/// `chaos` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ChaosCommand {
+    /// Lower the sink's rate limit for a while, then restore it.
+    Stall {
+        /// The sink service.
+        #[arg(long, env = "SINK_URL", default_value = "http://127.0.0.1:2114")]
+        sink_url: String,
+        /// Events per second during the stall (0: nothing).
+        #[arg(long, env = "STALL_RATE", default_value_t = 0)]
+        rate: u32,
+        /// How long.
+        #[arg(long = "for", env = "STALL_FOR", value_parser = parse_duration, default_value = "30s")]
+        duration: Duration,
+    },
+    /// Stop the sink accepting anything until `resume`.
+    Pause {
+        /// The sink service.
+        #[arg(long, env = "SINK_URL", default_value = "http://127.0.0.1:2114")]
+        sink_url: String,
+    },
+    /// Undo `pause`.
+    Resume {
+        /// The sink service.
+        #[arg(long, env = "SINK_URL", default_value = "http://127.0.0.1:2114")]
+        sink_url: String,
+    },
+    /// Produce bad messages (8 kinds, cycled) to the topic.
+    Poison {
+        /// How many.
+        #[arg(long, env = "POISON_COUNT", default_value_t = 8)]
+        count: usize,
+        /// Destination topic.
+        #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+        topic: String,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+    /// SIGKILL a process by its pid file (`streamsre consume --pid-file`).
+    Kill {
+        /// What to kill.
+        #[arg(value_enum)]
+        target: KillTarget,
+        /// The pid file it wrote.
+        #[arg(long, env = "PID_FILE", default_value = ".stack/consumer.pid")]
+        pid_file: std::path::PathBuf,
+    },
+    /// Make every insert into `reviews` sleep (the seed's slow-database drill), or stop it.
+    DbSlow {
+        /// on or off.
+        #[arg(value_enum)]
+        state: DbSlowArg,
+        /// Sleep per insert statement.
+        #[arg(long, env = "DB_SLOW_SLEEP", value_parser = parse_duration, default_value = "500ms")]
+        sleep: Duration,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `chaos kill` targets.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KillTarget {
+    /// The consumer process.
+    Consumer,
+}
+
+/// `chaos db-slow` states.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DbSlowArg {
+    /// Install the slow trigger.
+    On,
+    /// Remove it.
+    Off,
 }
 
 /// `sink` flags.
@@ -278,6 +384,17 @@ pub struct ProduceArgs {
     /// Serve the producer's own /metrics (sent, acked, failed, behind schedule) here.
     #[arg(long, env = "PRODUCER_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Follow the consumer's sustainable rate (its --policy slow-source) instead of --rate,
+    /// which becomes the ceiling: the source slows down and nothing is lost.
+    #[arg(long, env = "ADAPTIVE")]
+    pub adaptive: bool,
+    /// The consumer's rate endpoint for --adaptive.
+    #[arg(
+        long,
+        env = "CONTROL_URL",
+        default_value = "http://127.0.0.1:2112/control/rate"
+    )]
+    pub control_url: String,
 }
 
 /// `consume --sink-mode` values.
@@ -296,6 +413,46 @@ pub enum OnExhaustedArg {
     Wait,
     /// Publish the stuck work to the DLQ topic with reason `retries_exhausted` and move on.
     Dlq,
+}
+
+/// `consume --dispatch` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DispatchArg {
+    /// By key hash (ordered per key).
+    Key,
+    /// In turn (unordered).
+    RoundRobin,
+}
+
+/// `consume --queue` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QueueArg {
+    /// Fixed capacity; full pauses fetching.
+    Bounded,
+    /// Never pauses; memory grows under overload (lab only).
+    Unbounded,
+    /// No buffer; pause whenever the sink is busy.
+    Pull,
+}
+
+/// `consume --policy` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyArg {
+    /// Wait.
+    Buffer,
+    /// Drop what does not fit, counted and recorded.
+    Shed,
+    /// Ask the producer to slow down.
+    SlowSource,
+}
+
+/// `consume --poll-mode` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PollModeArg {
+    /// Keep polling while waiting.
+    Decoupled,
+    /// Block without polling (lab only).
+    Blocking,
 }
 
 /// `consume --sink` values.
@@ -335,9 +492,40 @@ pub struct ConsumeArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:2112")]
     pub metrics_addr: SocketAddr,
-    /// Parallel sink lanes (events of one key always use the same lane).
+    /// Parallel sink lanes (one connection each).
     #[arg(long, env = "SINK_WORKERS", default_value_t = 4)]
     pub sink_workers: usize,
+    /// How messages are spread over lanes: by key (keeps per-key order) or round-robin
+    /// (faster on hot keys, reorders them; see ordering_violations_total).
+    #[arg(long, env = "DISPATCH", value_enum, default_value = "key")]
+    pub dispatch: DispatchArg,
+    /// Queue between source and sink: bounded (pause when full), pull (no buffer: pause as
+    /// soon as the sink is busy) or unbounded. WARNING: unbounded never pauses, so memory
+    /// grows without limit under overload; it exists to show that failure in the lab.
+    #[arg(long, env = "QUEUE", value_enum, default_value = "bounded")]
+    pub queue: QueueArg,
+    /// Capacity of the bounded queue, in messages.
+    #[arg(long, env = "QUEUE_CAP", default_value_t = 1024)]
+    pub queue_cap: usize,
+    /// Overload policy: buffer (wait), shed (drop with a count and a DLQ-topic summary;
+    /// offsets still committed) or slow-source (publish the sustainable rate at
+    /// /control/rate for `streamsre produce --adaptive`).
+    #[arg(long, env = "POLICY", value_enum, default_value = "buffer")]
+    pub policy: PolicyArg,
+    /// Bytes the pipeline may hold (queued + in flight; a quarter of it caps librdkafka's
+    /// prefetch). Applies to bounded and pull; unbounded ignores it by design.
+    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "256MiB")]
+    pub memory_budget: usize,
+    /// max.poll.interval.ms: a member that does not poll this long is evicted.
+    #[arg(long, env = "MAX_POLL_INTERVAL", value_parser = parse_duration, default_value = "5m")]
+    pub max_poll_interval: Duration,
+    /// Poll loop: decoupled (keeps polling while the sink is busy) or, for the lab only,
+    /// blocking (stops polling; with a stalled sink it gets evicted by max.poll.interval).
+    #[arg(long, env = "POLL_MODE", value_enum, default_value = "decoupled")]
+    pub poll_mode: PollModeArg,
+    /// Write the process id here (for `streamsre chaos kill consumer`).
+    #[arg(long, env = "PID_FILE")]
+    pub pid_file: Option<std::path::PathBuf>,
     /// Where events go: PostgreSQL (effectively once) or an HTTP service such as
     /// `streamsre sink` (at-least-once; DLQ records then go to the DLQ topic only).
     #[arg(long, env = "SINK_TYPE", value_enum, default_value = "postgres")]
@@ -407,6 +595,16 @@ pub struct ConsumeArgs {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_bytes("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_bytes("64MB"), Ok(64_000_000));
+        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
+        assert_eq!(parse_bytes("2 GiB"), Ok(2 << 30));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("5 parsecs").is_err());
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -1,8 +1,8 @@
 //! One function per subcommand: translate flags into library configs, run, report.
 
 use crate::args::{
-    Command, ConsumeArgs, OnExhaustedArg, ProduceArgs, SinkArg, SinkModeArg, SummaryFormat,
-    TopicCommand,
+    Command, ConsumeArgs, DispatchArg, OnExhaustedArg, PolicyArg, PollModeArg, ProduceArgs,
+    QueueArg, SinkArg, SinkModeArg, SummaryFormat, TopicCommand,
 };
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -14,7 +14,10 @@ use streamsre_kafka::producer::{
     clock_seed, run_load, LoadConfig, LoadReport, WorkloadConfig, BEHIND_THRESHOLD,
 };
 use streamsre_kafka::source::SourceConfig;
-use streamsre_pipeline::{ConsumeConfig, RunSummary, SinkMode, SinkTarget};
+use streamsre_pipeline::{
+    ConsumeConfig, Dispatch, FlowControl, OverloadPolicy, PollMode, QueueMode, RunSummary,
+    SinkMode, SinkTarget,
+};
 use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_sink::{PgSink, PgSinkConfig};
 use streamsre_telemetry::redact_url;
@@ -97,6 +100,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Dlq(command) => crate::dlq::run(command).await,
         Command::Top(args) => crate::top::run(args.targets, args.interval, args.once).await,
         Command::Sink(args) => sink_service(args).await,
+        Command::Chaos(command) => crate::chaos::run(command).await,
         Command::Produce(args) => produce(args).await,
         Command::Consume(args) => consume(*args).await,
     }
@@ -135,7 +139,17 @@ async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             msg_size: args.msg_size,
         },
         flush_timeout: Duration::from_secs(60),
+        rate_override: args
+            .adaptive
+            .then(|| Arc::new(std::sync::atomic::AtomicU64::new(0))),
     };
+    if let Some(rate) = &config.rate_override {
+        tokio::spawn(follow_sustainable_rate(
+            args.control_url.clone(),
+            args.rate,
+            rate.clone(),
+        ));
+    }
     let total = config.count.or_else(|| {
         config
             .duration
@@ -272,6 +286,26 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             commit_interval: args.commit_interval,
             revoke_timeout: args.revoke_timeout,
             drain_timeout: args.drain_timeout,
+            flow: FlowControl {
+                mode: match args.queue {
+                    QueueArg::Bounded => QueueMode::Bounded {
+                        cap: args.queue_cap.max(1),
+                    },
+                    QueueArg::Unbounded => QueueMode::Unbounded,
+                    QueueArg::Pull => QueueMode::Pull,
+                },
+                policy: match args.policy {
+                    PolicyArg::Buffer => OverloadPolicy::Buffer,
+                    PolicyArg::Shed => OverloadPolicy::Shed,
+                    PolicyArg::SlowSource => OverloadPolicy::SlowSource,
+                },
+                memory_budget: Some(args.memory_budget),
+            },
+            poll_mode: match args.poll_mode {
+                PollModeArg::Decoupled => PollMode::Decoupled,
+                PollModeArg::Blocking => PollMode::Blocking,
+            },
+            max_poll_interval: args.max_poll_interval,
         },
         sink: match args.sink {
             SinkArg::Postgres => SinkTarget::Postgres,
@@ -281,6 +315,10 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         max_inflight: args.max_inflight,
         metrics_addr: args.metrics_addr,
         sink_workers: args.sink_workers,
+        dispatch: match args.dispatch {
+            DispatchArg::Key => Dispatch::Key,
+            DispatchArg::RoundRobin => Dispatch::RoundRobin,
+        },
         sink_mode: match args.sink_mode {
             SinkModeArg::Batch => SinkMode::Batch,
             SinkModeArg::Single => SinkMode::Single,
@@ -306,6 +344,15 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         lag_interval: args.lag_interval,
         stuck_after: args.stuck_after,
     };
+    if let Some(path) = &args.pid_file {
+        std::fs::write(path, std::process::id().to_string())
+            .with_context(|| format!("writing the pid file {}", path.display()))?;
+    }
+    if matches!(args.queue, QueueArg::Unbounded) {
+        tracing::warn!(
+            "--queue unbounded: memory grows without limit under overload (lab use only)"
+        );
+    }
     let summary = streamsre_pipeline::run(config, shutdown_signal()).await?;
     match args.summary_format {
         SummaryFormat::Json => println!("{}", serde_json::to_string(&summary)?),
@@ -322,6 +369,8 @@ fn print_consume_summary(s: &RunSummary) {
     println!("  duplicates skipped  {}", s.duplicates);
     println!("  sent to DLQ         {}", s.dlq);
     println!("  left uncommitted    {}", s.abandoned);
+    println!("  shed by policy      {}", s.shed);
+    println!("  ordering violations {}", s.ordering_violations);
     println!("  retries             {}", s.retries);
     println!(
         "  throughput          {:.0} events/s over {:.2}s",
@@ -356,4 +405,49 @@ async fn sink_service(args: crate::args::SinkArgs) -> anyhow::Result<ExitCode> {
         counts.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// For `produce --adaptive`: once a second, reads the consumer's sustainable rate and sends a
+/// little above it (10% headroom, so the source keeps probing for more capacity), never above
+/// the configured `--rate`.
+async fn follow_sustainable_rate(
+    url: String,
+    ceiling: f64,
+    rate: Arc<std::sync::atomic::AtomicU64>,
+) {
+    let client = reqwest::Client::new();
+    let mut last_logged = 0.0f64;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let advice = async {
+            let body: serde_json::Value = client
+                .get(&url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let advise = body["advise"].as_bool()?;
+            Some((advise, body["sustainable_rate"].as_f64()?))
+        }
+        .await;
+        let target = match advice {
+            Some((true, sustainable)) if sustainable > 0.0 => {
+                let limit = if ceiling > 0.0 { ceiling } else { f64::MAX };
+                (sustainable * 1.1).clamp(10.0, limit)
+            }
+            // No advice (consumer down, other policy, or nothing finished yet): keep going.
+            _ => continue,
+        };
+        rate.store(target.to_bits(), std::sync::atomic::Ordering::Relaxed);
+        if (target - last_logged).abs() > last_logged * 0.2 {
+            tracing::info!(
+                rate = target.round(),
+                "adaptive: following the consumer's sustainable rate"
+            );
+            last_logged = target;
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! library, turn its result into output and an exit code.
 
 mod args;
+mod chaos;
 mod commands;
 mod dlq;
 mod top;

@@ -6,12 +6,20 @@
 //! watermark below which everything is durable. [`lane_for`] picks the worker for a key so
 //! that events of one key are applied in offset order while different keys run in parallel.
 //!
+//! [`FlowControl`] is the one place where the queue mode and overload policy decide what
+//! happens to a message the sink cannot take yet, and [`OrderingChecker`] measures what
+//! unordered dispatch costs.
+//!
 //! Nothing here does I/O; the Kafka source and the sink workers drive it.
 
 #![warn(missing_docs)]
 
 mod lanes;
+mod ordering;
+mod overload;
 mod tracker;
 
 pub use lanes::lane_for;
+pub use ordering::OrderingChecker;
+pub use overload::{FlowControl, OverloadPolicy, QueueMode, Waiting};
 pub use tracker::{OffsetTracker, Ticket};

@@ -15,7 +15,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamsre_event::{encode, Event, ReviewPayload, EVENT_TYPE_REVIEW_CREATED, SCHEMA_VERSION};
 use uuid::Uuid;
@@ -99,6 +99,9 @@ pub struct LoadConfig {
     pub workload: WorkloadConfig,
     /// How long to wait at the end for outstanding acknowledgements.
     pub flush_timeout: Duration,
+    /// When set and non-zero, the current target rate (events/s as `f64` bits), changed while
+    /// running by `--adaptive` to follow the consumer's sustainable rate.
+    pub rate_override: Option<Arc<AtomicU64>>,
 }
 
 /// Outcome of a load run.
@@ -194,32 +197,46 @@ pub fn run_load(
         .create_with_context(DeliveryCounter::default())
         .with_context(|| format!("creating Kafka producer for {}", config.kafka.brokers))?;
 
+    let adaptive = config.rate_override.is_some();
     let total = match (config.count, config.duration) {
         (Some(n), _) => Some(n),
-        (None, Some(d)) if config.rate > 0.0 => {
+        // An adaptive run's rate changes, so a duration is a deadline, not a count.
+        (None, Some(d)) if config.rate > 0.0 && !adaptive => {
             Some((config.rate * d.as_secs_f64()).round() as u64)
         }
         _ => None,
+    };
+    let current_rate = || {
+        config
+            .rate_override
+            .as_ref()
+            .map(|r| f64::from_bits(r.load(Ordering::Relaxed)))
+            .filter(|r| *r > 0.0)
+            .unwrap_or(config.rate)
     };
     let deadline = config.duration.map(|d| Instant::now() + d);
     let mut generator = EventGenerator::new(config.workload.clone());
     let mut report = LoadReport::default();
     let start = Instant::now();
     let mut last_progress = start;
+    // Message i is due one interval (at the rate in force) after message i-1 was due,
+    // whatever happened meanwhile: an open-model schedule that also follows rate changes.
+    let mut next_due = start;
 
     'send: while total.is_none_or(|t| report.sent < t) {
         if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        if config.rate > 0.0 {
-            let due = start + Duration::from_secs_f64(report.sent as f64 / config.rate);
+        let rate = current_rate();
+        if rate > 0.0 {
             let now = Instant::now();
-            if due > now {
-                // Sleep in slices so stop and progress stay responsive at low rates.
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
+            if next_due > now {
+                // Sleep in slices so stop, progress and rate changes stay responsive.
+                std::thread::sleep((next_due - now).min(Duration::from_millis(50)));
                 continue;
             }
-            report.max_behind = report.max_behind.max(now - due);
+            report.max_behind = report.max_behind.max(now - next_due);
+            next_due += Duration::from_secs_f64(1.0 / rate);
         }
         let event = generator.next_event();
         let value = encode(&event);

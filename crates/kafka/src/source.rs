@@ -18,14 +18,15 @@ use crate::config::KafkaOpts;
 use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use streamsre_flow::{OffsetTracker, Ticket};
+use streamsre_flow::{lane_for, FlowControl, OffsetTracker, QueueMode, Ticket, Waiting};
 use streamsre_telemetry::Metrics;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -45,6 +46,23 @@ pub struct SourceConfig {
     pub revoke_timeout: Duration,
     /// How long shutdown waits for the sink workers to drain.
     pub drain_timeout: Duration,
+    /// Queue mode, overload policy and memory budget.
+    pub flow: FlowControl,
+    /// Whether the poll loop keeps polling while it waits for the sink (the default) or, for
+    /// the lab only, blocks, which reproduces `max.poll.interval.ms` evictions.
+    pub poll_mode: PollMode,
+    /// `max.poll.interval.ms`: a member that does not poll for this long is evicted.
+    pub max_poll_interval: Duration,
+}
+
+/// How the poll loop waits for a busy sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollMode {
+    /// Keep polling (partitions paused) while waiting: the group membership never expires.
+    Decoupled,
+    /// Block until the sink takes the next message, without polling. Only for the lab: with a
+    /// stalled sink this exceeds `max.poll.interval.ms` and the member is evicted.
+    Blocking,
 }
 
 /// One message handed to the sink side. Owns its bytes and its in-flight permit.
@@ -70,6 +88,9 @@ pub struct Fetched {
     pub ticket: Ticket,
     /// Released (dropped) when the work is finished, freeing a slot for the next message.
     pub permit: OwnedSemaphorePermit,
+    /// Bytes this message holds (key + value), counted against the memory budget until the
+    /// work is finished; hand back to [`SourceShared::release_bytes`].
+    pub bytes: usize,
 }
 
 /// The offset tracker shared by the source thread and the sink workers.
@@ -186,6 +207,51 @@ pub struct SourceShared {
     pub health: Arc<KafkaHealth>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Bytes of dispatched messages not yet finished (part of the memory budget).
+    pub inflight_bytes: Arc<AtomicUsize>,
+    /// Shed messages per key class since the last drain (policy `shed`).
+    pub shed: Arc<ShedLog>,
+}
+
+impl SourceShared {
+    /// Returns the bytes of finished messages to the memory budget.
+    pub fn release_bytes(&self, bytes: usize) {
+        self.inflight_bytes.fetch_sub(bytes, Ordering::SeqCst);
+    }
+}
+
+/// Number of key classes shed messages are counted in (hash buckets of the key): bounded
+/// label cardinality, and hot keys show up as skew between classes.
+pub const KEY_CLASSES: usize = 16;
+
+/// What the shed policy dropped, per key class, waiting to be recorded.
+#[derive(Debug, Default)]
+pub struct ShedLog {
+    counts: Mutex<[u64; KEY_CLASSES]>,
+}
+
+impl ShedLog {
+    /// The key class of `key` (`None`: keyless).
+    pub fn class_of(key: Option<&[u8]>) -> usize {
+        key.map_or(0, |k| lane_for(k, KEY_CLASSES))
+    }
+
+    fn record(&self, class: usize) {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())[class] += 1;
+    }
+
+    /// Takes the counts recorded since the last call, as `(class, count)` for non-zero ones.
+    pub fn drain(&self) -> Vec<(usize, u64)> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let out = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (c, *n))
+            .collect();
+        *counts = [0; KEY_CLASSES];
+        out
+    }
 }
 
 struct SourceContext {
@@ -330,6 +396,10 @@ struct Pending {
 }
 
 impl Pending {
+    fn bytes(&self) -> usize {
+        self.key.as_ref().map_or(0, Vec::len) + self.value.as_ref().map_or(0, Vec::len)
+    }
+
     fn from_message(m: &BorrowedMessage<'_>, generation: u64) -> Self {
         Self {
             generation,
@@ -374,6 +444,18 @@ pub fn run_source(
         generation: AtomicU64::new(0),
         revoke_timeout: config.revoke_timeout,
     };
+    // librdkafka's own prefetch counts against the memory budget: cap it at a quarter.
+    let (prefetch_kb, fetch_max) = match config.flow.memory_budget {
+        Some(budget) => {
+            let quarter = (budget / 4).max(1 << 20);
+            ((quarter / 1024).min(65_536), quarter.min(52_428_800))
+        }
+        None => (65_536, 52_428_800),
+    };
+    let prefetch_kb = prefetch_kb.to_string();
+    let fetch_max_bytes = fetch_max.to_string();
+    let receive_max = (fetch_max + (1 << 20)).to_string();
+    let max_poll = config.max_poll_interval.as_millis().to_string();
     let consumer: BaseConsumer<SourceContext> = config
         .kafka
         .client_config(&[
@@ -396,22 +478,45 @@ pub fn run_source(
             // latency was 420 ms with librdkafka's 500 ms default and 159 ms with 100 ms. The
             // cost is at most ~10 empty fetches per second per broker when idle.
             ("fetch.wait.max.ms", "100"),
+            // Prefetch is memory too: a quarter of --memory-budget at most.
+            ("queued.max.messages.kbytes", prefetch_kb.as_str()),
+            ("fetch.max.bytes", fetch_max_bytes.as_str()),
+            ("receive.message.max.bytes", receive_max.as_str()),
+            // The decoupled poll loop polls at least every 100 ms whatever the sink does, so
+            // this only ever fires in the lab's blocking mode.
+            ("max.poll.interval.ms", max_poll.as_str()),
         ])
         .create_with_context(context)
         .with_context(|| format!("creating Kafka consumer for {}", config.kafka.brokers))?;
     consumer
         .subscribe(&[&config.topic])
         .with_context(|| format!("subscribing to {}", config.topic))?;
-    tracing::info!(topic = %config.topic, group = %group, "subscribed");
+    tracing::info!(topic = %config.topic, group = %group, flow = ?config.flow, "subscribed");
 
+    let flow = config.flow;
     let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut pending: VecDeque<Pending> = VecDeque::new();
+    let mut pending_bytes = 0usize;
     // The rebalance generation at which partitions were paused, if they are.
     let mut paused_at: Option<u64> = None;
     let mut last_commit = Instant::now();
     let mut sink_open = true;
-    // Fetched messages allowed to wait for a permit before partitions are paused.
-    let pending_limit = shared.permits.available_permits().max(1);
+    let set_paused = |paused: bool, consumer: &BaseConsumer<SourceContext>| {
+        let Ok(assignment) = consumer.assignment() else {
+            return;
+        };
+        let result = if paused {
+            consumer.pause(&assignment)
+        } else {
+            consumer.resume(&assignment)
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, paused, "pausing/resuming partitions failed");
+        }
+        shared
+            .metrics
+            .paused_partitions(if paused { assignment.count() } else { 0 });
+    };
 
     while !stop.load(Ordering::SeqCst) && sink_open {
         let generation = consumer.context().generation.load(Ordering::SeqCst);
@@ -419,17 +524,21 @@ pub fn run_source(
         // Dispatch waiting messages while permits last, oldest first (offset order).
         while let Some(front) = pending.front() {
             if front.generation != generation {
-                pending.pop_front();
+                let stale = pending.pop_front().expect("front exists");
+                pending_bytes -= stale.bytes();
                 continue;
             }
             let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
                 break;
             };
             let m = pending.pop_front().expect("front exists");
+            let bytes = m.bytes();
+            pending_bytes -= bytes;
             let Some(ticket) = shared.tracker.lock().track(m.partition, m.offset) else {
                 continue; // partition no longer ours
             };
             shared.metrics.inflight_add(1);
+            shared.inflight_bytes.fetch_add(bytes, Ordering::SeqCst);
             let fetched = Fetched {
                 topic: topic.clone(),
                 partition: m.partition,
@@ -441,42 +550,54 @@ pub fn run_source(
                 fetched_at: m.fetched_at,
                 ticket,
                 permit,
+                bytes,
             };
             if !dispatch(fetched) {
                 sink_open = false;
                 break;
             }
         }
+        let inflight_bytes = shared.inflight_bytes.load(Ordering::SeqCst);
+        shared.metrics.queue_depth(pending.len(), pending_bytes);
 
-        // Backpressure with hysteresis: pause when the wait buffer is full, resume at half.
-        // A rebalance hands us fresh (unpaused) partitions, so pause again after one.
-        let blocked = !pending.is_empty();
-        let want_paused = match paused_at {
-            None => pending.len() >= pending_limit,
-            Some(_) => pending.len() > pending_limit / 2,
-        };
-        if want_paused && paused_at != Some(generation) {
-            if let Ok(assignment) = consumer.assignment() {
-                if let Err(e) = consumer.pause(&assignment) {
-                    tracing::warn!(error = %e, "pausing partitions failed");
-                }
+        // Resume once the queue has drained (hysteresis); re-pause the fresh partitions a
+        // rebalance hands over while we are paused.
+        match paused_at {
+            Some(_) if flow.may_resume(pending.len(), pending_bytes, inflight_bytes) => {
+                set_paused(false, &consumer);
+                tracing::debug!("sink caught up: partitions resumed");
+                paused_at = None;
             }
-            tracing::debug!(waiting = pending.len(), "sink saturated: partitions paused");
-            paused_at = Some(generation);
-        } else if !want_paused && paused_at.is_some() {
-            if let Ok(assignment) = consumer.assignment() {
-                if let Err(e) = consumer.resume(&assignment) {
-                    tracing::warn!(error = %e, "resuming partitions failed");
-                }
+            Some(g) if g != generation => {
+                set_paused(true, &consumer);
+                paused_at = Some(generation);
             }
-            tracing::debug!("sink caught up: partitions resumed");
-            paused_at = None;
+            _ => {}
         }
 
-        let timeout = if blocked {
+        let blocked = !pending.is_empty();
+        let timeout = if config.poll_mode == PollMode::Blocking && blocked {
+            // Lab only: wait for the sink without polling at all. With a stalled sink the
+            // member exceeds max.poll.interval.ms and is evicted from the group.
+            let permits = shared.permits.clone();
+            let stop = stop.clone();
+            runtime.block_on(async {
+                while !stop.load(Ordering::SeqCst) {
+                    if tokio::time::timeout(POLL_INTERVAL, permits.acquire())
+                        .await
+                        .is_ok()
+                    {
+                        break;
+                    }
+                }
+            });
+            Duration::ZERO
+        } else if blocked && paused_at.is_none() && flow.mode == QueueMode::Unbounded {
+            // Unbounded keeps taking everything the broker delivers: that is its failure mode.
+            Duration::from_millis(1)
+        } else if blocked {
             // No permit free: wait until one is (or POLL_INTERVAL passes), then poll without
-            // blocking. That serves rebalance callbacks and keeps the membership alive, and
-            // takes in at most one more message per wake-up.
+            // blocking. That serves rebalance callbacks and keeps the membership alive.
             let permits = shared.permits.clone();
             runtime.block_on(async {
                 let _ = tokio::time::timeout(POLL_INTERVAL, permits.acquire()).await;
@@ -490,7 +611,43 @@ pub fn run_source(
                 shared.health.recovered();
                 shared.metrics.consumed(1);
                 let generation = consumer.context().generation.load(Ordering::SeqCst);
-                pending.push_back(Pending::from_message(&message, generation));
+                let m = Pending::from_message(&message, generation);
+                let can_dispatch = pending.is_empty() && shared.permits.available_permits() > 0;
+                let verdict = if can_dispatch {
+                    Waiting::Queue { pause: false }
+                } else {
+                    flow.on_waiting(pending.len(), pending_bytes, inflight_bytes)
+                };
+                match verdict {
+                    Waiting::Queue { pause } => {
+                        pending_bytes += m.bytes();
+                        pending.push_back(m);
+                        if pause && paused_at.is_none() {
+                            set_paused(true, &consumer);
+                            tracing::debug!(
+                                waiting = pending.len(),
+                                "sink saturated: partitions paused"
+                            );
+                            paused_at = Some(generation);
+                        }
+                    }
+                    Waiting::Shed => {
+                        // Dropped by policy: its offset counts as done so the commit moves on.
+                        let class = ShedLog::class_of(m.key.as_deref());
+                        if let Some(ticket) = shared.tracker.lock().track(m.partition, m.offset) {
+                            shared.tracker.complete([ticket]);
+                        }
+                        shared.shed.record(class);
+                        shared.metrics.shed(class);
+                    }
+                }
+            }
+            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::PollExceeded))) => {
+                shared.metrics.eviction();
+                tracing::error!(
+                    max_poll_interval = ?config.max_poll_interval,
+                    "evicted from the group: the poll loop did not poll within max.poll.interval.ms"
+                );
             }
             Some(Err(e)) => tracing::warn!(error = %e, "kafka poll error"),
             None => {}

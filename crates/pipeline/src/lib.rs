@@ -8,8 +8,11 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod control;
 mod probe;
 mod worker;
+
+use control::{estimate_rate, record_shed, SustainableRate};
 
 use anyhow::{bail, Context};
 use std::future::Future;
@@ -27,7 +30,19 @@ use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+pub use streamsre_flow::{FlowControl, OverloadPolicy, QueueMode};
+pub use streamsre_kafka::source::PollMode;
 pub use worker::SinkMode;
+
+/// How messages are assigned to sink lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// By key hash: events of one key stay in one lane, in offset order (the default).
+    Key,
+    /// In turn: spreads hot keys over all lanes (faster on skewed keys) but reorders events
+    /// of a key; `ordering_violations_total` counts what that costs.
+    RoundRobin,
+}
 
 /// Where the consumer writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +81,8 @@ pub struct ConsumeConfig {
     pub metrics_addr: SocketAddr,
     /// Number of lanes, each with one sink worker and one Postgres connection.
     pub sink_workers: usize,
+    /// How messages are spread over the lanes.
+    pub dispatch: Dispatch,
     /// How each lane writes.
     pub sink_mode: SinkMode,
     /// Most events per sink transaction.
@@ -103,6 +120,10 @@ pub struct RunSummary {
     pub dlq: u64,
     /// Messages abandoned uncommitted at shutdown (will be redelivered).
     pub abandoned: u64,
+    /// Messages dropped by the shed policy.
+    pub shed: u64,
+    /// Events applied after a later event of the same key.
+    pub ordering_violations: u64,
     /// Sink attempts retried.
     pub retries: u64,
     /// Seconds from the first fetch to the last durable write.
@@ -179,7 +200,11 @@ pub async fn run(
         config.sink.dependency_name(),
         config.readiness_timeout,
     ));
-    let router = streamsre_telemetry::app(metrics.clone(), probe.clone());
+    let sustainable = Arc::new(SustainableRate::default());
+    let router = streamsre_telemetry::app(metrics.clone(), probe.clone()).merge(control::router(
+        sustainable.clone(),
+        config.source.flow.policy,
+    ));
     let http_cancel = cancel.clone();
     let http = tokio::spawn(streamsre_telemetry::serve(listener, router, async move {
         http_cancel.cancelled().await
@@ -235,6 +260,8 @@ pub async fn run(
         permits: Arc::new(Semaphore::new(config.max_inflight)),
         health,
         metrics: metrics.clone(),
+        inflight_bytes: Arc::default(),
+        shed: Arc::default(),
     };
     let latency = Arc::new(LatencyStats::default());
     let dlq = DlqPublisher::new(&config.source.kafka, &config.dlq_topic)?;
@@ -244,6 +271,17 @@ pub async fn run(
         &config,
         shared.clone(),
         latency.clone(),
+        cancel.clone(),
+    ));
+
+    tokio::spawn(record_shed(
+        shared.shed.clone(),
+        ctx.clone(),
+        cancel.clone(),
+    ));
+    tokio::spawn(estimate_rate(
+        metrics.clone(),
+        sustainable.clone(),
         cancel.clone(),
     ));
 
@@ -294,15 +332,21 @@ pub async fn run(
         let source_config = config.source.clone();
         let runtime = tokio::runtime::Handle::current();
         let lane_count = lanes.len();
+        let mode = config.dispatch;
         std::thread::Builder::new()
             .name("kafka-source".into())
             .spawn(move || {
+                let mut turn = 0usize;
                 let dispatch = move |msg: streamsre_kafka::source::Fetched| {
-                    // Key-hashed lanes keep per-key order across partitions; keyless messages
-                    // have no order to keep beyond their partition's.
-                    let lane = match &msg.key {
-                        Some(k) => lane_for(k, lane_count),
-                        None => lane_for(&msg.partition.to_le_bytes(), lane_count),
+                    let lane = match (mode, &msg.key) {
+                        // Key-hashed lanes keep per-key order across partitions; keyless
+                        // messages have no order to keep beyond their partition's.
+                        (Dispatch::Key, Some(k)) => lane_for(k, lane_count),
+                        (Dispatch::Key, None) => lane_for(&msg.partition.to_le_bytes(), lane_count),
+                        (Dispatch::RoundRobin, _) => {
+                            turn = turn.wrapping_add(1);
+                            turn % lane_count
+                        }
                     };
                     lanes[lane].blocking_send(msg).is_ok()
                 };
@@ -349,6 +393,8 @@ pub async fn run(
         duplicates: metrics.processed_total(Outcome::Duplicate),
         dlq: metrics.processed_total(Outcome::Dlq),
         abandoned: metrics.processed_total(Outcome::Fail),
+        shed: metrics.shed_total(),
+        ordering_violations: ctx.ordering_violations(),
         retries: metrics.retries_total(),
         active_seconds: active.as_secs_f64(),
         throughput_eps: finished as f64 / active.as_secs_f64().max(1e-9),

@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use streamsre_event::{decode, dlq_event_id};
+use streamsre_flow::OrderingChecker;
 use streamsre_kafka::dlq::{classify_kafka, DlqMessage, DlqPublisher};
 use streamsre_kafka::source::{Fetched, SourceShared};
 use streamsre_retry::{retry, CircuitBreaker, RetryAction, RetryNotice, RetryOutcome, RetryPolicy};
@@ -117,6 +118,9 @@ pub(crate) struct WorkerContext {
     cancel: CancellationToken,
     /// First fetch and last durable write, for the run's throughput.
     window: Mutex<(Option<Instant>, Option<Instant>)>,
+    /// Per-key order of applied events (what round-robin dispatch costs).
+    ordering: Mutex<OrderingChecker>,
+    violations: std::sync::atomic::AtomicU64,
 }
 
 impl WorkerContext {
@@ -141,6 +145,34 @@ impl WorkerContext {
             latency,
             cancel,
             window: Mutex::new((None, None)),
+            ordering: Mutex::new(OrderingChecker::new(1_000_000)),
+            violations: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Ordering violations seen so far.
+    pub(crate) fn ordering_violations(&self) -> u64 {
+        self.violations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The DLQ topic publisher (shared with the shed recorder).
+    pub(crate) fn dlq(&self) -> &DlqPublisher {
+        &self.dlq
+    }
+
+    /// Records the per-key order of a durable batch.
+    fn check_order(&self, batch: &[Fetched]) {
+        let mut checker = self.ordering.lock().unwrap_or_else(|e| e.into_inner());
+        let violations = batch
+            .iter()
+            .filter_map(|m| Some((m.key.as_deref()?, m)))
+            .filter(|(key, m)| checker.applied(key, m.partition, m.offset))
+            .count() as u64;
+        drop(checker);
+        if violations > 0 {
+            self.violations
+                .fetch_add(violations, std::sync::atomic::Ordering::Relaxed);
+            self.shared.metrics.ordering_violations(violations);
         }
     }
 
@@ -472,6 +504,7 @@ impl WorkerContext {
                 metrics.processed(Outcome::Duplicate, written.duplicates);
                 metrics.processed(Outcome::Dlq, written.dlq.len() as u64);
                 self.record_latency(&batch);
+                self.check_order(&batch);
             }
             Err(Abandoned) => {
                 self.shared.tracker.abandon(batch.iter().map(|m| m.ticket));
@@ -483,6 +516,8 @@ impl WorkerContext {
             }
         }
         metrics.inflight_add(-(n as i64));
+        self.shared
+            .release_bytes(batch.iter().map(|m| m.bytes).sum());
         // Dropping the batch releases the permits: the source may fetch more.
         drop(batch);
     }

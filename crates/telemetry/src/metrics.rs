@@ -57,6 +57,11 @@ struct BuildLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyClassLabels {
+    key_class: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DependencyLabels {
     dependency: &'static str,
 }
@@ -96,6 +101,12 @@ pub struct Metrics {
     stuck_partitions: Gauge,
     rss_bytes: Gauge,
     dependency_up: Family<DependencyLabels, Gauge>,
+    queue_messages: Gauge,
+    queue_bytes: Gauge,
+    paused_partitions: Gauge,
+    shed: Family<KeyClassLabels, Counter>,
+    evictions: Counter,
+    ordering_violations: Counter,
 }
 
 impl Default for Metrics {
@@ -130,6 +141,12 @@ impl Metrics {
             stuck_partitions: Gauge::default(),
             rss_bytes: Gauge::default(),
             dependency_up: Family::default(),
+            queue_messages: Gauge::default(),
+            queue_bytes: Gauge::default(),
+            paused_partitions: Gauge::default(),
+            shed: Family::default(),
+            evictions: Counter::default(),
+            ordering_violations: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -233,6 +250,36 @@ impl Metrics {
             "dependency_up",
             "1 when the dependency passed its last readiness check (the same checks as /readyz), else 0",
             m.dependency_up.clone(),
+        );
+        registry.register(
+            "queue_depth_messages",
+            "Fetched messages waiting for a sink worker (the queue between source and sink)",
+            m.queue_messages.clone(),
+        );
+        registry.register(
+            "queue_depth_bytes",
+            "Bytes of fetched messages waiting for a sink worker",
+            m.queue_bytes.clone(),
+        );
+        registry.register(
+            "paused_partitions",
+            "Partitions paused because the queue or the memory budget is full",
+            m.paused_partitions.clone(),
+        );
+        registry.register(
+            "events_shed",
+            "Messages dropped by the shed overload policy, by key class (hash bucket of the key)",
+            m.shed.clone(),
+        );
+        registry.register(
+            "evictions",
+            "Times this member was evicted for exceeding max.poll.interval.ms",
+            m.evictions.clone(),
+        );
+        registry.register(
+            "ordering_violations",
+            "Events applied after a later event of the same key (only round-robin dispatch causes them)",
+            m.ordering_violations.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",
@@ -399,6 +446,52 @@ impl Metrics {
         self.lag.remove(&labels);
         self.committed_offset.remove(&labels);
         self.high_watermark.remove(&labels);
+    }
+
+    /// Sets the depth of the source→sink queue.
+    pub fn queue_depth(&self, messages: usize, bytes: usize) {
+        self.queue_messages.set(messages as i64);
+        self.queue_bytes.set(bytes as i64);
+    }
+
+    /// Sets how many partitions are paused.
+    pub fn paused_partitions(&self, n: usize) {
+        self.paused_partitions.set(n as i64);
+    }
+
+    /// Counts one shed message of key class `class`.
+    pub fn shed(&self, class: usize) {
+        self.shed
+            .get_or_create(&KeyClassLabels {
+                key_class: format!("k{class:02}"),
+            })
+            .inc();
+    }
+
+    /// Total shed messages so far.
+    pub fn shed_total(&self) -> u64 {
+        let mut total = 0;
+        for class in 0..16 {
+            total += self
+                .shed
+                .get_or_create(&KeyClassLabels {
+                    key_class: format!("k{class:02}"),
+                })
+                .get();
+        }
+        total
+    }
+
+    /// Counts one eviction for exceeding `max.poll.interval.ms`.
+    pub fn eviction(&self) {
+        self.evictions.inc();
+    }
+
+    /// Counts ordering violations.
+    pub fn ordering_violations(&self, n: u64) {
+        if n > 0 {
+            self.ordering_violations.inc_by(n);
+        }
     }
 
     /// Records the result of one readiness check of `dependency`.

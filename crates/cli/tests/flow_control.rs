@@ -1,0 +1,513 @@
+//! Flow control under overload (the backpressure lab's machinery), with real processes: a
+//! producer faster than the rate-limited HTTP sink (`streamsre sink`), and the consumer's queue
+//! modes and overload policies in between. Figures are printed for the lab notes
+//! (`--nocapture`).
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+use streamsre_testkit::{
+    free_addr, http_get, metric_value, read_topic, scrape, total_lag, wait_for, Proc,
+};
+
+/// Starts `streamsre sink` at `rate` events/s and waits until it answers.
+async fn start_sink(rate: u32) -> (Proc, String) {
+    let addr = free_addr();
+    let rate = rate.to_string();
+    let mut sink = Proc::spawn(
+        BIN,
+        "sink",
+        &["sink", "--listen", &addr, "--rate-limit", &rate],
+        &[],
+    );
+    wait_for(
+        "the sink service to answer",
+        Duration::from_secs(20),
+        || {
+            let running = sink.is_running();
+            let addr = addr.clone();
+            async move {
+                assert!(running, "sink exited");
+                http_get(&addr, "/healthz")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        },
+    )
+    .await;
+    (sink, addr)
+}
+
+async fn sink_total(addr: &str) -> u64 {
+    let (_, body) = http_get(addr, "/counts").await.unwrap();
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn set_sink_rate(addr: &str, rate: u32) {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/control/rate"))
+        .json(&serde_json::json!({ "rate": rate }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
+/// Producer events/s in the overload runs; the sink takes a quarter of it.
+const OVERLOAD_RATE: u64 = 4_000;
+const SINK_RATE: u32 = 1_000;
+const OVERLOAD_FOR: Duration = Duration::from_secs(60);
+
+struct OverloadRun {
+    rss_mib: Vec<f64>,
+    lag: Vec<i64>,
+}
+
+/// Runs the 4× overload for `OVERLOAD_FOR` against a consumer with `args`, sampling its RSS
+/// and the group's lag every second, then lifts the sink's limit, lets the lag drain and
+/// checks that every event reached the sink exactly once.
+async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
+    let (_sink, sink_addr) = start_sink(SINK_RATE).await;
+    let (topic, group, db) = fixture().await;
+    let url = format!("http://{sink_addr}");
+    let mut all = vec!["--sink", "http", "--sink-url", &url, "--lag-interval", "1s"];
+    all.extend_from_slice(args);
+    let (mut c, addr) = consumer(&topic, &group, &db, &all);
+    wait_assigned(&addr, &mut c).await;
+    let n = OVERLOAD_RATE * OVERLOAD_FOR.as_secs();
+    let mut prod = producer(&topic, n, OVERLOAD_RATE as u32, 201);
+    let mut run = OverloadRun {
+        rss_mib: vec![],
+        lag: vec![],
+    };
+    let start = Instant::now();
+    while start.elapsed() < OVERLOAD_FOR {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(
+            c.is_running(),
+            "{label}: consumer died\n{}",
+            c.stderr_tail()
+        );
+        let rss = scrape(&addr, "process_resident_memory_bytes")
+            .await
+            .unwrap()
+            / 1048576.0;
+        run.rss_mib.push(rss);
+        run.lag.push(total_lag(&group, &topic).await.unwrap_or(-1));
+        if rss > rss_cap_mib {
+            // Safety cap for the test machine: the point (growth) is already made.
+            c.sigkill();
+            break;
+        }
+    }
+    assert!(prod
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    let (min, max) = min_max(&run.rss_mib[10.min(run.rss_mib.len() - 1)..]);
+    eprintln!(
+        "{label}: RSS {min:.1}..{max:.1} MiB after warm-up, lag {} → {} over {}s of 4x overload",
+        run.lag.first().unwrap(),
+        run.lag.last().unwrap(),
+        run.lag.len()
+    );
+    if c.is_running() {
+        // Drain: lift the sink's limit; nothing may be missing or doubled.
+        set_sink_rate(&sink_addr, 0).await;
+        let drain = Instant::now();
+        wait_no_lag(&group, &topic).await;
+        wait_for(
+            "the sink to hold every event",
+            Duration::from_secs(120),
+            || async {
+                match sink_total(&sink_addr).await {
+                    t if t >= n => Ok(()),
+                    t => Err(format!("{t} of {n}")),
+                }
+            },
+        )
+        .await;
+        eprintln!("{label}: drained in {:.1}s", drain.elapsed().as_secs_f64());
+        stop_gracefully(&mut c).await;
+        assert_eq!(
+            sink_total(&sink_addr).await,
+            n,
+            "{label}: nothing lost, nothing doubled"
+        );
+    }
+    db.drop_db().await;
+    run
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
+}
+
+async fn bounded_memory_under_overload(label: &str, args: &[&str]) {
+    let run = overload(label, args, 2048.0).await;
+    let lag_end = *run.lag.last().unwrap();
+    assert!(
+        lag_end >= 100_000,
+        "{label}: the overload went to the broker as lag ({lag_end})"
+    );
+    let (min, max) = min_max(&run.rss_mib[10..]);
+    assert!(
+        max - min <= 64.0,
+        "{label}: RSS must stay in a flat band (the 64 MiB budget): {min:.1}..{max:.1} MiB"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bounded_queue_keeps_memory_flat_under_4x_overload() {
+    bounded_memory_under_overload(
+        "bounded",
+        &[
+            "--queue",
+            "bounded",
+            "--queue-cap",
+            "1024",
+            "--memory-budget",
+            "64MiB",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_mode_keeps_memory_flat_under_4x_overload() {
+    bounded_memory_under_overload("pull", &["--queue", "pull", "--memory-budget", "64MiB"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbounded_queue_grows_memory_under_4x_overload() {
+    let run = overload("unbounded", &["--queue", "unbounded"], 1536.0).await;
+    let rss = &run.rss_mib;
+    let growth = rss.last().unwrap() - rss[5];
+    assert!(
+        growth >= 64.0,
+        "unbounded memory grows: {:.1} → {:.1} MiB",
+        rss[5],
+        rss.last().unwrap()
+    );
+    // Monotonic at the 10-second scale (allocator noise aside).
+    let tens: Vec<f64> = rss.iter().step_by(10).copied().collect();
+    assert!(
+        tens.windows(2).skip(1).all(|w| w[1] > w[0]),
+        "memory rises in every 10-second window: {tens:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shed_counts_every_dropped_message_and_loses_nothing_else() {
+    const N: u64 = 40_000;
+    let (_sink, sink_addr) = start_sink(SINK_RATE).await;
+    let (topic, group, db) = fixture().await;
+    let url = format!("http://{sink_addr}");
+    let (mut c, addr) = consumer(
+        &topic,
+        &group,
+        &db,
+        &[
+            "--sink",
+            "http",
+            "--sink-url",
+            &url,
+            "--policy",
+            "shed",
+            "--queue-cap",
+            "256",
+        ],
+    );
+    wait_assigned(&addr, &mut c).await;
+    let mut prod = producer(&topic, N, OVERLOAD_RATE as u32, 202);
+    assert!(prod
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    wait_no_lag(&group, &topic).await;
+    let summary = stop_gracefully(&mut c).await;
+    let shed = summary["shed"].as_u64().unwrap();
+    let written = sink_total(&sink_addr).await;
+    eprintln!(
+        "shed: {written} written + {shed} shed = {} of {N}",
+        written + shed
+    );
+    assert!(shed > 0, "the overload made the policy shed");
+    assert_eq!(
+        written + shed,
+        N,
+        "every message was either written or counted as shed"
+    );
+    let records = read_topic(&dlq_topic(&topic), 1, Duration::from_secs(20)).await;
+    assert_eq!(
+        records[0].headers["error"], "shed",
+        "a shed summary reached the DLQ topic"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_source_makes_the_producer_follow_the_sink() {
+    let sink_rate = 500u32;
+    let (_sink, sink_addr) = start_sink(sink_rate).await;
+    let (topic, group, db) = fixture().await;
+    let url = format!("http://{sink_addr}");
+    let (mut c, addr) = consumer(
+        &topic,
+        &group,
+        &db,
+        &[
+            "--sink",
+            "http",
+            "--sink-url",
+            &url,
+            "--policy",
+            "slow-source",
+        ],
+    );
+    wait_assigned(&addr, &mut c).await;
+    let control = format!("http://{addr}/control/rate");
+    let mut prod = Proc::spawn(
+        BIN,
+        "produce-adaptive",
+        &[
+            "produce",
+            "--topic",
+            &topic,
+            "--rate",
+            "2000",
+            "--duration",
+            "30s",
+            "--adaptive",
+            "--control-url",
+            &control,
+            "--seed",
+            "203",
+        ],
+        &[],
+    );
+    assert!(
+        prod.wait_exit(Duration::from_secs(90))
+            .await
+            .unwrap()
+            .success(),
+        "{}",
+        prod.stderr_tail()
+    );
+    let out = prod.stdout();
+    let field = |name: &str| -> f64 {
+        out.split(&format!("{name}="))
+            .nth(1)
+            .and_then(|r| r.split(|ch: char| !ch.is_ascii_digit() && ch != '.').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+    };
+    let (acked, achieved) = (field("acked") as u64, field("achieved_rate"));
+    eprintln!("slow-source: producer asked for 2000/s, achieved {achieved:.0}/s against a {sink_rate}/s sink");
+    assert!(
+        achieved < 1_000.0,
+        "the producer slowed down towards the sink's rate: {achieved}"
+    );
+    assert!(
+        achieved > f64::from(sink_rate) * 0.5,
+        "but kept sending: {achieved}"
+    );
+    wait_no_lag(&group, &topic).await;
+    wait_for(
+        "the sink to hold every event",
+        Duration::from_secs(60),
+        || async {
+            match sink_total(&sink_addr).await {
+                t if t >= acked => Ok(()),
+                t => Err(format!("{t} of {acked}")),
+            }
+        },
+    )
+    .await;
+    stop_gracefully(&mut c).await;
+    assert_eq!(sink_total(&sink_addr).await, acked, "zero loss");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_dispatch_keeps_per_key_order_and_round_robin_does_not() {
+    const N: u64 = 20_000;
+    let mut violations = Vec::new();
+    for dispatch in ["key", "round-robin"] {
+        let (topic, group, db) = fixture().await;
+        let mut p = producer(&topic, N, 0, 204);
+        assert!(p
+            .wait_exit(Duration::from_secs(60))
+            .await
+            .unwrap()
+            .success());
+        let (mut c, _) = consumer(
+            &topic,
+            &group,
+            &db,
+            &[
+                "--dispatch",
+                dispatch,
+                "--sink-workers",
+                "4",
+                "--batch-size",
+                "50",
+            ],
+        );
+        wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+        wait_no_lag(&group, &topic).await;
+        let summary = stop_gracefully(&mut c).await;
+        assert_exactly_once(&db, N as i64).await;
+        violations.push(summary["ordering_violations"].as_u64().unwrap());
+        db.drop_db().await;
+    }
+    eprintln!(
+        "ordering violations: key={} round-robin={}",
+        violations[0], violations[1]
+    );
+    assert_eq!(violations[0], 0, "key dispatch never reorders a key");
+    assert!(violations[1] > 0, "round-robin reorders hot keys");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chaos_stall_raises_lag_which_returns_to_its_band() {
+    let (_sink, sink_addr) = start_sink(3_000).await;
+    let (topic, group, db) = fixture().await;
+    let url = format!("http://{sink_addr}");
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--sink", "http", "--sink-url", &url]);
+    wait_assigned(&addr, &mut c).await;
+    let mut prod = producer(&topic, 30_000, 1_000, 205);
+    // Pre-stall band: lag while the sink keeps up.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut before = 0;
+    for _ in 0..3 {
+        before = before.max(total_lag(&group, &topic).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut stall = Proc::spawn(
+        BIN,
+        "chaos-stall",
+        &[
+            "chaos",
+            "stall",
+            "--sink-url",
+            &url,
+            "--rate",
+            "0",
+            "--for",
+            "6s",
+        ],
+        &[],
+    );
+    let peak = wait_for(
+        "lag to rise during the stall",
+        Duration::from_secs(20),
+        || async {
+            match total_lag(&group, &topic).await {
+                Ok(lag) if lag >= before + 3_000 => Ok(lag),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    assert!(
+        stall
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .success(),
+        "{}",
+        stall.stderr_tail()
+    );
+    let stall_over = Instant::now();
+    let band = before + 1_000;
+    wait_for(
+        "lag back in its pre-stall band",
+        Duration::from_secs(60),
+        || async {
+            match total_lag(&group, &topic).await {
+                Ok(lag) if lag <= band => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    eprintln!(
+        "chaos stall: lag {before} before, {peak}+ during, back under {band} {:.1}s after the stall",
+        stall_over.elapsed().as_secs_f64()
+    );
+    assert!(prod
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    wait_no_lag(&group, &topic).await;
+    stop_gracefully(&mut c).await;
+    assert_eq!(sink_total(&sink_addr).await, 30_000);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_poll_mode_is_evicted_and_decoupled_is_not() {
+    let mut evictions = Vec::new();
+    for mode in ["blocking", "decoupled"] {
+        let (_sink, sink_addr) = start_sink(0).await;
+        let (topic, group, db) = fixture().await;
+        let url = format!("http://{sink_addr}");
+        let (mut c, addr) = consumer(
+            &topic,
+            &group,
+            &db,
+            &[
+                "--sink",
+                "http",
+                "--sink-url",
+                &url,
+                "--poll-mode",
+                mode,
+                "--max-poll-interval",
+                "7s",
+                "--max-inflight",
+                "16",
+            ],
+        );
+        wait_assigned(&addr, &mut c).await;
+        reqwest::Client::new()
+            .post(format!("http://{sink_addr}/control/pause"))
+            .send()
+            .await
+            .unwrap();
+        let mut p = producer(&topic, 2_000, 0, 206);
+        assert!(p
+            .wait_exit(Duration::from_secs(60))
+            .await
+            .unwrap()
+            .success());
+        // Stalled well past max.poll.interval.ms.
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        let (_, metrics) = http_get(&addr, "/metrics").await.unwrap();
+        evictions.push(metric_value(&metrics, "evictions_total").unwrap_or(0.0));
+        c.sigkill();
+        db.drop_db().await;
+    }
+    eprintln!(
+        "evictions: blocking={} decoupled={}",
+        evictions[0], evictions[1]
+    );
+    assert!(
+        evictions[0] >= 1.0,
+        "a poll loop that blocks on the sink is evicted"
+    );
+    assert_eq!(
+        evictions[1], 0.0,
+        "the decoupled poll loop keeps its membership"
+    );
+}

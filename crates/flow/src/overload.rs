@@ -1,0 +1,156 @@
+//! What the source does when the sink cannot keep up: one documented choice of queue and one
+//! of overload policy, decided in a single place ([`FlowControl::on_waiting`]).
+
+/// The queue between the source (fetched messages) and the sink workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueMode {
+    /// At most `cap` fetched messages wait; when it is full the partitions are paused (the
+    /// poll loop keeps polling), so overload turns into broker-side lag. Memory stays flat;
+    /// the cost is a refetch after each pause (librdkafka drops its prefetch on pause), hidden
+    /// when `cap` covers a fetch round trip of sink work. The default.
+    Bounded {
+        /// Fetched messages allowed to wait.
+        cap: usize,
+    },
+    /// Append-only, never pauses: every fetched message is kept until the sink takes it. Under
+    /// sustained overload memory grows without bound until the process dies. Kept on purpose
+    /// for the lab, to show that failure mode; never use it in production.
+    Unbounded,
+    /// No internal buffer: partitions are paused as soon as a fetched message has to wait and
+    /// resumed when it is taken, so the broker holds everything not being processed. Lowest
+    /// memory; pauses and refetches more often than `Bounded`.
+    Pull,
+}
+
+/// What to do with load beyond what the sink absorbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverloadPolicy {
+    /// Keep everything and slow down consumption (queue mode decides where it waits).
+    Buffer,
+    /// Drop what does not fit: shed messages are counted (per key class), recorded, and their
+    /// offsets committed. The consumer keeps up with any source rate; the cost is lost events,
+    /// by explicit choice.
+    Shed,
+    /// Like `Buffer`, and also publish the sustainable rate so a cooperating producer
+    /// (`streamsre produce --adaptive`) slows down: nothing is lost and lag stops growing.
+    SlowSource,
+}
+
+/// The verdict on a fetched message that cannot be dispatched yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Keep it in the queue; `pause` says whether partitions must be paused now.
+    Queue {
+        /// Pause fetching (the queue or the memory budget is full).
+        pause: bool,
+    },
+    /// Drop it (policy `Shed` and no room).
+    Shed,
+}
+
+/// The queue mode, overload policy and memory budget of one consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowControl {
+    /// Queue between source and sink.
+    pub mode: QueueMode,
+    /// What happens beyond it.
+    pub policy: OverloadPolicy,
+    /// Bytes the pipeline may hold (queued + in flight); `None` for no limit. `Unbounded`
+    /// ignores it by design.
+    pub memory_budget: Option<usize>,
+}
+
+impl FlowControl {
+    /// Decides about one more waiting message, given what already waits (`queued`,
+    /// `queued_bytes`) and the bytes in flight in the sink workers.
+    pub fn on_waiting(&self, queued: usize, queued_bytes: usize, inflight_bytes: usize) -> Waiting {
+        let over_budget = self
+            .memory_budget
+            .is_some_and(|budget| queued_bytes + inflight_bytes >= budget);
+        let full = match self.mode {
+            QueueMode::Bounded { cap } => queued >= cap || over_budget,
+            QueueMode::Pull => true,
+            QueueMode::Unbounded => false,
+        };
+        match (self.policy, full) {
+            (OverloadPolicy::Shed, true) => Waiting::Shed,
+            (OverloadPolicy::Buffer | OverloadPolicy::SlowSource, true) => {
+                Waiting::Queue { pause: true }
+            }
+            (_, false) => Waiting::Queue { pause: false },
+        }
+    }
+
+    /// Whether paused partitions may resume: the queue has drained to half its capacity (all
+    /// of it in pull mode) and memory is back under budget. The hysteresis avoids pausing and
+    /// resuming on every message.
+    pub fn may_resume(&self, queued: usize, queued_bytes: usize, inflight_bytes: usize) -> bool {
+        let under_budget = self
+            .memory_budget
+            .is_none_or(|budget| queued_bytes + inflight_bytes < budget / 2 + budget / 4);
+        let drained = match self.mode {
+            QueueMode::Bounded { cap } => queued <= cap / 2,
+            QueueMode::Pull | QueueMode::Unbounded => queued == 0,
+        };
+        drained && under_budget
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fc(mode: QueueMode, policy: OverloadPolicy, budget: Option<usize>) -> FlowControl {
+        FlowControl {
+            mode,
+            policy,
+            memory_budget: budget,
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        use OverloadPolicy::*;
+        use QueueMode::*;
+        let b = Bounded { cap: 10 };
+        let queue = Waiting::Queue { pause: false };
+        let pause = Waiting::Queue { pause: true };
+        let cases = [
+            (b, Buffer, None, 5, 0, queue),
+            (b, Buffer, None, 10, 0, pause),
+            (b, SlowSource, None, 10, 0, pause),
+            (b, Shed, None, 9, 0, queue),
+            (b, Shed, None, 10, 0, Waiting::Shed),
+            (b, Buffer, Some(1000), 1, 1000, pause),
+            (b, Shed, Some(1000), 1, 1000, Waiting::Shed),
+            (Pull, Buffer, None, 0, 0, pause),
+            (Pull, Shed, None, 0, 0, Waiting::Shed),
+            (Unbounded, Buffer, None, 1_000_000, 0, queue),
+            (Unbounded, Buffer, Some(1), 1_000_000, 1 << 30, queue),
+            (Unbounded, Shed, None, 1_000_000, 0, queue),
+        ];
+        for (mode, policy, budget, queued, bytes, want) in cases {
+            assert_eq!(
+                fc(mode, policy, budget).on_waiting(queued, bytes, 0),
+                want,
+                "{mode:?} {policy:?} budget={budget:?} queued={queued} bytes={bytes}"
+            );
+        }
+    }
+
+    #[test]
+    fn resume_needs_half_the_queue_and_room_in_the_budget() {
+        let f = fc(
+            QueueMode::Bounded { cap: 10 },
+            OverloadPolicy::Buffer,
+            Some(1000),
+        );
+        assert!(!f.may_resume(6, 0, 0));
+        assert!(f.may_resume(5, 0, 0));
+        assert!(!f.may_resume(0, 500, 300), "still over 3/4 of the budget");
+        assert!(f.may_resume(0, 500, 200));
+        let p = fc(QueueMode::Pull, OverloadPolicy::Buffer, None);
+        assert!(!p.may_resume(1, 0, 0));
+        assert!(p.may_resume(0, 0, 0));
+    }
+}
