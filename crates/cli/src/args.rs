@@ -523,6 +523,10 @@ pub struct ConsumeArgs {
     /// blocking (stops polling; with a stalled sink it gets evicted by max.poll.interval).
     #[arg(long, env = "POLL_MODE", value_enum, default_value = "decoupled")]
     pub poll_mode: PollModeArg,
+    /// Address of /debug/pprof/heap and /debug/pprof/profile?seconds=N (loopback by default:
+    /// profiles expose internals), or `off`.
+    #[arg(long, env = "DEBUG_ADDR", default_value = "127.0.0.1:2119")]
+    pub debug_addr: String,
     /// Write the process id here (for `streamsre chaos kill consumer`).
     #[arg(long, env = "PID_FILE")]
     pub pid_file: Option<std::path::PathBuf>,

@@ -87,24 +87,31 @@ pub async fn run(command: ChaosCommand) -> anyhow::Result<ExitCode> {
                 .json()
                 .await?;
             let previous = state["rate_limit"].as_u64().unwrap_or(0);
-            control(
-                &sink_url,
-                "/control/rate",
-                serde_json::json!({ "rate": rate }),
-            )
-            .await?;
-            println!(
-                "chaos: sink rate {previous} → {rate}/s for {}",
-                humantime::format_duration(duration)
-            );
-            tokio::time::sleep(duration).await;
-            control(
-                &sink_url,
-                "/control/rate",
-                serde_json::json!({ "rate": previous }),
-            )
-            .await?;
-            println!("chaos: sink rate restored to {previous}/s");
+            let shown = humantime::format_duration(duration);
+            if rate == 0 {
+                // A rate limit of 0 means "unlimited" to the sink; a full stall is a pause.
+                control(&sink_url, "/control/pause", serde_json::Value::Null).await?;
+                println!("chaos: sink stalled (nothing accepted) for {shown}");
+                tokio::time::sleep(duration).await;
+                control(&sink_url, "/control/resume", serde_json::Value::Null).await?;
+                println!("chaos: sink resumed");
+            } else {
+                control(
+                    &sink_url,
+                    "/control/rate",
+                    serde_json::json!({ "rate": rate }),
+                )
+                .await?;
+                println!("chaos: sink rate {previous} → {rate}/s for {shown}");
+                tokio::time::sleep(duration).await;
+                control(
+                    &sink_url,
+                    "/control/rate",
+                    serde_json::json!({ "rate": previous }),
+                )
+                .await?;
+                println!("chaos: sink rate restored to {previous}/s");
+            }
         }
         ChaosCommand::Pause { sink_url } => {
             control(&sink_url, "/control/pause", serde_json::Value::Null).await?;

@@ -343,7 +343,14 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         readiness_timeout: args.readiness_timeout,
         lag_interval: args.lag_interval,
         stuck_after: args.stuck_after,
+        heap_probe: Some(crate::debug::heap_in_use),
     };
+    if args.debug_addr != "off" {
+        let addr = args.debug_addr.parse().with_context(|| {
+            format!("--debug-addr {:?} is not host:port or off", args.debug_addr)
+        })?;
+        crate::debug::serve(addr).await;
+    }
     if let Some(path) = &args.pid_file {
         std::fs::write(path, std::process::id().to_string())
             .with_context(|| format!("writing the pid file {}", path.display()))?;

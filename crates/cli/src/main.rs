@@ -4,6 +4,7 @@
 mod args;
 mod chaos;
 mod commands;
+mod debug;
 mod dlq;
 mod top;
 

@@ -58,10 +58,13 @@ async fn set_sink_rate(addr: &str, rate: u32) {
         .unwrap();
 }
 
-/// Producer events/s in the overload runs; the sink takes a quarter of it.
-const OVERLOAD_RATE: u64 = 4_000;
-const SINK_RATE: u32 = 1_000;
+/// Producer events/s in the overload runs; the sink takes a quarter of it. Modest absolute
+/// rates so three overload runs in parallel do not overload the shared test broker itself.
+const OVERLOAD_RATE: u64 = 1_000;
+const SINK_RATE: u32 = 250;
 const OVERLOAD_FOR: Duration = Duration::from_secs(60);
+/// 2 KiB events, so the unbounded queue's growth is unmistakable.
+const OVERLOAD_MSG_SIZE: &str = "2048";
 
 struct OverloadRun {
     rss_mib: Vec<f64>,
@@ -80,7 +83,25 @@ async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
     let (mut c, addr) = consumer(&topic, &group, &db, &all);
     wait_assigned(&addr, &mut c).await;
     let n = OVERLOAD_RATE * OVERLOAD_FOR.as_secs();
-    let mut prod = producer(&topic, n, OVERLOAD_RATE as u32, 201);
+    let (count, rate) = (n.to_string(), OVERLOAD_RATE.to_string());
+    let mut prod = Proc::spawn(
+        BIN,
+        "produce-overload",
+        &[
+            "produce",
+            "--topic",
+            &topic,
+            "--count",
+            &count,
+            "--rate",
+            &rate,
+            "--msg-size",
+            OVERLOAD_MSG_SIZE,
+            "--seed",
+            "201",
+        ],
+        &[],
+    );
     let mut run = OverloadRun {
         rss_mib: vec![],
         lag: vec![],
@@ -154,7 +175,7 @@ async fn bounded_memory_under_overload(label: &str, args: &[&str]) {
     let run = overload(label, args, 2048.0).await;
     let lag_end = *run.lag.last().unwrap();
     assert!(
-        lag_end >= 100_000,
+        lag_end >= 30_000,
         "{label}: the overload went to the broker as lag ({lag_end})"
     );
     let (min, max) = min_max(&run.rss_mib[10..]);
@@ -206,7 +227,7 @@ async fn unbounded_queue_grows_memory_under_4x_overload() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shed_counts_every_dropped_message_and_loses_nothing_else() {
-    const N: u64 = 40_000;
+    const N: u64 = 15_000;
     let (_sink, sink_addr) = start_sink(SINK_RATE).await;
     let (topic, group, db) = fixture().await;
     let url = format!("http://{sink_addr}");

@@ -499,3 +499,50 @@ async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
     stop_gracefully(&mut c).await;
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heap_and_cpu_profiles_are_served_on_the_debug_address() {
+    let (topic, group, db) = fixture().await;
+    let debug = streamsre_testkit::free_addr();
+    // The helper turns profiling off; the later --debug-addr wins.
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--debug-addr", &debug]);
+    wait_assigned(&addr, &mut c).await;
+    let mut p = producer(&topic, 5_000, 0, 111);
+    assert!(p
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    wait_rows(&db, 5_000, Duration::from_secs(60)).await;
+
+    let client = reqwest::Client::new();
+    let heap = client
+        .get(format!("http://{debug}/debug/pprof/heap"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(heap.status(), 200);
+    let heap = heap.bytes().await.unwrap();
+    // pprof profiles are gzip-compressed protobuf.
+    assert!(
+        heap.len() > 100 && heap[..2] == [0x1f, 0x8b],
+        "heap profile: {} bytes",
+        heap.len()
+    );
+    let cpu = client
+        .get(format!("http://{debug}/debug/pprof/profile?seconds=1"))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cpu.status(), 200);
+    let cpu = cpu.bytes().await.unwrap();
+    assert!(cpu.len() > 50, "CPU profile: {} bytes", cpu.len());
+    let heap_metric = scrape(&addr, "heap_in_use_bytes").await.unwrap();
+    assert!(
+        heap_metric > 1e6,
+        "heap_in_use_bytes from jemalloc: {heap_metric}"
+    );
+    stop_gracefully(&mut c).await;
+    db.drop_db().await;
+}

@@ -27,9 +27,10 @@ pub enum QueueMode {
 pub enum OverloadPolicy {
     /// Keep everything and slow down consumption (queue mode decides where it waits).
     Buffer,
-    /// Drop what does not fit: shed messages are counted (per key class), recorded, and their
-    /// offsets committed. The consumer keeps up with any source rate; the cost is lost events,
-    /// by explicit choice.
+    /// Drop what does not fit: when the queue is full the *oldest* waiting message is dropped
+    /// (the stalest, and the only one whose offset can be marked done without committing past
+    /// a queued message), counted per key class, recorded, and its offset committed. The
+    /// consumer keeps up with any source rate; the cost is lost events, by explicit choice.
     Shed,
     /// Like `Buffer`, and also publish the sustainable rate so a cooperating producer
     /// (`streamsre produce --adaptive`) slows down: nothing is lost and lag stops growing.

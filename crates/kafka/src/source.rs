@@ -26,7 +26,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use streamsre_flow::{lane_for, FlowControl, OffsetTracker, QueueMode, Ticket, Waiting};
+use streamsre_flow::{
+    lane_for, FlowControl, OffsetTracker, OverloadPolicy, QueueMode, Ticket, Waiting,
+};
 use streamsre_telemetry::Metrics;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -501,6 +503,8 @@ pub fn run_source(
     let mut paused_at: Option<u64> = None;
     let mut last_commit = Instant::now();
     let mut sink_open = true;
+    // Set when the blocking poll mode counted an eviction librdkafka has yet to report.
+    let mut eviction_counted = false;
     let set_paused = |paused: bool, consumer: &BaseConsumer<SourceContext>| {
         let Ok(assignment) = consumer.assignment() else {
             return;
@@ -578,22 +582,34 @@ pub fn run_source(
         let blocked = !pending.is_empty();
         let timeout = if config.poll_mode == PollMode::Blocking && blocked {
             // Lab only: wait for the sink without polling at all. With a stalled sink the
-            // member exceeds max.poll.interval.ms and is evicted from the group.
+            // member exceeds max.poll.interval.ms and librdkafka leaves the group. It reports
+            // that only on the next poll, which a blocked loop does not make, so count it here.
             let permits = shared.permits.clone();
             let stop = stop.clone();
-            runtime.block_on(async {
+            let max_poll = config.max_poll_interval;
+            let evicted = runtime.block_on(async {
+                let since = Instant::now();
+                let mut evicted = false;
                 while !stop.load(Ordering::SeqCst) {
-                    if tokio::time::timeout(POLL_INTERVAL, permits.acquire())
-                        .await
-                        .is_ok()
-                    {
+                    if tokio::time::timeout(POLL_INTERVAL, permits.acquire()).await.is_ok() {
                         break;
                     }
+                    if !evicted && since.elapsed() > max_poll {
+                        evicted = true;
+                        shared.metrics.eviction();
+                        tracing::error!(?max_poll, "evicted from the group: the poll loop did not poll within max.poll.interval.ms");
+                    }
                 }
+                evicted
             });
+            eviction_counted |= evicted;
             Duration::ZERO
-        } else if blocked && paused_at.is_none() && flow.mode == QueueMode::Unbounded {
-            // Unbounded keeps taking everything the broker delivers: that is its failure mode.
+        } else if blocked
+            && paused_at.is_none()
+            && (flow.mode == QueueMode::Unbounded || flow.policy == OverloadPolicy::Shed)
+        {
+            // Unbounded keeps taking everything the broker delivers (that is its failure
+            // mode); shed must keep up with the source and drop what does not fit.
             Duration::from_millis(1)
         } else if blocked {
             // No permit free: wait until one is (or POLL_INTERVAL passes), then poll without
@@ -632,9 +648,29 @@ pub fn run_source(
                         }
                     }
                     Waiting::Shed => {
-                        // Dropped by policy: its offset counts as done so the commit moves on.
-                        let class = ShedLog::class_of(m.key.as_deref());
-                        if let Some(ticket) = shared.tracker.lock().track(m.partition, m.offset) {
+                        // Drop the *oldest* waiting message: it is the lowest pending offset of
+                        // its partition, so everything before it is already tracked and marking
+                        // it done never commits past a message still queued. (Dropping the new
+                        // one could.) The new message takes its place: memory stays at the cap
+                        // and what reaches the sink is as fresh as possible.
+                        let victim = loop {
+                            match pending.pop_front() {
+                                Some(old) if old.generation != generation => {
+                                    pending_bytes -= old.bytes();
+                                }
+                                Some(old) => {
+                                    pending_bytes -= old.bytes();
+                                    pending_bytes += m.bytes();
+                                    pending.push_back(m);
+                                    break old;
+                                }
+                                // Nothing queued (pull mode): the new message itself.
+                                None => break m,
+                            }
+                        };
+                        let class = ShedLog::class_of(victim.key.as_deref());
+                        let ticket = shared.tracker.lock().track(victim.partition, victim.offset);
+                        if let Some(ticket) = ticket {
                             shared.tracker.complete([ticket]);
                         }
                         shared.shed.record(class);
@@ -643,7 +679,10 @@ pub fn run_source(
                 }
             }
             Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::PollExceeded))) => {
-                shared.metrics.eviction();
+                // Already counted while blocked, or counted now.
+                if !std::mem::take(&mut eviction_counted) {
+                    shared.metrics.eviction();
+                }
                 tracing::error!(
                     max_poll_interval = ?config.max_poll_interval,
                     "evicted from the group: the poll loop did not poll within max.poll.interval.ms"

@@ -105,6 +105,9 @@ pub struct ConsumeConfig {
     pub lag_interval: Duration,
     /// A partition with lag and no committed progress for this long makes `/readyz` 503.
     pub stuck_after: Duration,
+    /// Reads the heap in use from the allocator (the binary owns the allocator), for the
+    /// `heap_in_use_bytes` metric.
+    pub heap_probe: Option<fn() -> Option<u64>>,
 }
 
 /// Figures from one run, printed by `streamsre consume` when it stops.
@@ -274,6 +277,20 @@ pub async fn run(
         cancel.clone(),
     ));
 
+    if let Some(probe) = config.heap_probe {
+        let (metrics, cancel) = (metrics.clone(), cancel.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Some(bytes) = probe() {
+                    metrics.heap_in_use(bytes);
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
     tokio::spawn(record_shed(
         shared.shed.clone(),
         ctx.clone(),

@@ -107,6 +107,7 @@ pub struct Metrics {
     shed: Family<KeyClassLabels, Counter>,
     evictions: Counter,
     ordering_violations: Counter,
+    heap_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -147,6 +148,7 @@ impl Metrics {
             shed: Family::default(),
             evictions: Counter::default(),
             ordering_violations: Counter::default(),
+            heap_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -280,6 +282,11 @@ impl Metrics {
             "ordering_violations",
             "Events applied after a later event of the same key (only round-robin dispatch causes them)",
             m.ordering_violations.clone(),
+        );
+        registry.register(
+            "heap_in_use_bytes",
+            "Bytes allocated by the application, from the allocator's own statistics (jemalloc)",
+            m.heap_bytes.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",
@@ -480,6 +487,11 @@ impl Metrics {
                 .get();
         }
         total
+    }
+
+    /// Sets the heap in use, as the allocator reports it.
+    pub fn heap_in_use(&self, bytes: u64) {
+        self.heap_bytes.set(bytes as i64);
     }
 
     /// Counts one eviction for exceeding `max.poll.interval.ms`.
