@@ -21,6 +21,7 @@ fn exported() -> BTreeSet<String> {
     m.db_query("apply_batch", 0.01);
     m.partition_offsets("events.main", 0, Some(1), 2, 1);
     m.dependency("postgres", true);
+    m.shed(0);
     let p = ProducerMetrics::new(1.0);
     let s = SinkServiceMetrics::new();
     let mut names: BTreeSet<String> = [m.encode(), p.encode(), s.encode()]
