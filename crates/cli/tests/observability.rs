@@ -504,7 +504,6 @@ async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
 async fn heap_and_cpu_profiles_are_served_on_the_debug_address() {
     let (topic, group, db) = fixture().await;
     let debug = streamsre_testkit::free_addr();
-    // The helper turns profiling off; the later --debug-addr wins.
     let (mut c, addr) = consumer(&topic, &group, &db, &["--debug-addr", &debug]);
     wait_assigned(&addr, &mut c).await;
     let mut p = producer(&topic, 5_000, 0, 111);

@@ -38,10 +38,11 @@ pub fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc,
         &addr,
         "--summary-format",
         "json",
-        // Many consumers share this host; the profile endpoints are tested on their own.
-        "--debug-addr",
-        "off",
     ];
+    if !extra.contains(&"--debug-addr") {
+        // Many consumers share this host; the profile endpoints are tested on their own.
+        args.extend_from_slice(&["--debug-addr", "off"]);
+    }
     args.extend_from_slice(extra);
     let proc = Proc::spawn(
         BIN,
