@@ -541,11 +541,22 @@ pub struct OwnBroker {
     /// `host:port`.
     pub addr: String,
     dir: PathBuf,
+    memory: bool,
 }
 
 impl OwnBroker {
-    /// Starts the broker and waits until it answers.
+    /// Starts a durable (sqlite) broker and waits until it answers.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// Starts a memory-storage broker (fast, loses everything on restart): for load tests
+    /// that must not compete with other tests for the shared broker.
+    pub async fn start_memory() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(memory: bool) -> Self {
         let addr = free_addr();
         let dir = std::env::temp_dir().join(unique("tansu"));
         std::fs::create_dir_all(&dir).expect("broker dir");
@@ -553,9 +564,20 @@ impl OwnBroker {
             child: None,
             addr,
             dir,
+            memory,
         };
         broker.restart().await;
         broker
+    }
+
+    /// Total lag of `group` on `topic` on this broker.
+    pub async fn lag(&self, group: &str, topic: &str) -> anyhow::Result<i64> {
+        let (opts, group, topic) = (self.opts(), group.to_string(), topic.to_string());
+        tokio::task::spawn_blocking(move || {
+            streamsre_kafka::admin::group_lag(&opts, &group, &topic, Duration::from_secs(10))
+                .map(|rows| rows.iter().map(|r| r.lag).sum())
+        })
+        .await?
     }
 
     /// Options pointing at this broker.
@@ -588,7 +610,14 @@ impl OwnBroker {
             ])
             // Tansu resolves the sqlite path against its working directory (even with a
             // leading slash), so run it inside the broker's directory with a relative path.
-            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args([
+                "--storage-engine",
+                if self.memory {
+                    "memory://tansu/"
+                } else {
+                    "sqlite://tansu.db"
+                },
+            ])
             .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
