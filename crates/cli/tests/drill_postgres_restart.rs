@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use streamsre_testkit::{http_get, scrape, total_lag, wait_for};
+use streamsre_testkit::{http_get, scrape, wait_for};
 
 fn cluster_version() -> String {
     let versions = std::fs::read_dir("/etc/postgresql").expect(
@@ -87,17 +87,8 @@ async fn postgres_restart_stalls_the_pipeline_then_it_resumes_with_exact_counts(
     .await;
     eprintln!("drill pg-restart: /readyz during the outage: {body}");
     // Backpressure: the sink cannot write, so fetching stops and lag builds on the broker.
-    let lag_down = wait_for(
-        "lag to build while Postgres is down",
-        Duration::from_secs(30),
-        || async {
-            match total_lag(&group, &topic).await {
-                Ok(lag) if lag >= 3_000 => Ok(lag),
-                other => Err(format!("{other:?}")),
-            }
-        },
-    )
-    .await;
+    let lag_down =
+        wait_lag_at_least(&group, &topic, 3_000, "lag to build while Postgres is down").await;
     let inflight = scrape(&addr, "inflight_workers").await.unwrap();
     assert!(inflight <= 64.0, "in-flight stays bounded: {inflight}");
     let retries_down = scrape(&addr, "retries_total").await.unwrap() - retries_before;

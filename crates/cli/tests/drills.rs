@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use streamsre_event::encode;
 use streamsre_kafka::producer::{send_raw, EventGenerator, RawRecord, WorkloadConfig};
 use streamsre_testkit::{
-    create_named_topic, create_topic, read_topic, scrape, total_lag, unique, wait_for, Proc, TestDb,
+    create_named_topic, create_topic, read_topic, scrape, unique, wait_for, Proc, TestDb,
 };
 
 fn workload(seed: u64) -> EventGenerator {
@@ -53,17 +53,7 @@ async fn a_slow_database_builds_lag_not_memory_and_drains_after_recovery() {
     let slow_start = Instant::now();
     let rows_at_slow = db.scalar("SELECT count(*) FROM reviews").await;
 
-    let peak_lag = wait_for(
-        "lag to build up on the broker",
-        Duration::from_secs(60),
-        || async {
-            match total_lag(&group, &topic).await {
-                Ok(lag) if lag >= 2_000 => Ok(lag),
-                other => Err(format!("{other:?}")),
-            }
-        },
-    )
-    .await;
+    let peak_lag = wait_lag_at_least(&group, &topic, 2_000, "lag to build up on the broker").await;
     let slow_secs = slow_start.elapsed().as_secs_f64();
     let rows_slow = db.scalar("SELECT count(*) FROM reviews").await - rows_at_slow;
     let (sum1, count1) = (

@@ -9,40 +9,9 @@ use common::*;
 use std::time::{Duration, Instant};
 use streamsre_testkit::{free_addr, http_get, metric_value, read_topic, total_lag, wait_for, Proc};
 
-/// Starts `streamsre sink` at `rate` events/s and waits until it answers.
-async fn start_sink(rate: u32) -> (Proc, String) {
-    let addr = free_addr();
-    let rate = rate.to_string();
-    let mut sink = Proc::spawn(
-        BIN,
-        "sink",
-        &["sink", "--listen", &addr, "--rate-limit", &rate],
-        &[],
-    );
-    wait_for(
-        "the sink service to answer",
-        Duration::from_secs(20),
-        || {
-            let running = sink.is_running();
-            let addr = addr.clone();
-            async move {
-                assert!(running, "sink exited");
-                http_get(&addr, "/healthz")
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-        },
-    )
-    .await;
-    (sink, addr)
-}
-
-async fn sink_total(addr: &str) -> u64 {
-    let (_, body) = http_get(addr, "/counts").await.unwrap();
-    serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"]
-        .as_u64()
-        .unwrap()
+/// Starts `streamsre sink` at `rate` events/s (0 = unlimited).
+async fn start_rate_limited_sink(rate: u32) -> (Proc, String) {
+    start_sink(&["--rate-limit", &rate.to_string()]).await
 }
 
 async fn set_sink_rate(addr: &str, rate: u32) {
@@ -82,7 +51,7 @@ static OVERLOAD_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
     let _turn = OVERLOAD_TURN.lock().await;
     let broker = streamsre_testkit::OwnBroker::start_memory().await;
-    let (_sink, sink_addr) = start_sink(SINK_RATE).await;
+    let (_sink, sink_addr) = start_rate_limited_sink(SINK_RATE).await;
     let topic = streamsre_testkit::unique("t");
     for name in [topic.clone(), dlq_topic(&topic)] {
         streamsre_kafka::admin::create_topic(
@@ -296,7 +265,7 @@ async fn unbounded_queue_grows_memory_under_4x_overload() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shed_counts_every_dropped_message_and_loses_nothing_else() {
     const N: u64 = 15_000;
-    let (_sink, sink_addr) = start_sink(SINK_RATE).await;
+    let (_sink, sink_addr) = start_rate_limited_sink(SINK_RATE).await;
     let (topic, group, db) = fixture().await;
     let url = format!("http://{sink_addr}");
     let (mut c, addr) = consumer(
@@ -346,7 +315,7 @@ async fn shed_counts_every_dropped_message_and_loses_nothing_else() {
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_source_makes_the_producer_follow_the_sink() {
     let sink_rate = 500u32;
-    let (_sink, sink_addr) = start_sink(sink_rate).await;
+    let (_sink, sink_addr) = start_rate_limited_sink(sink_rate).await;
     let (topic, group, db) = fixture().await;
     let url = format!("http://{sink_addr}");
     let (mut c, addr) = consumer(
@@ -468,7 +437,7 @@ async fn key_dispatch_keeps_per_key_order_and_round_robin_does_not() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chaos_stall_raises_lag_which_returns_to_its_band() {
-    let (_sink, sink_addr) = start_sink(3_000).await;
+    let (_sink, sink_addr) = start_rate_limited_sink(3_000).await;
     let (topic, group, db) = fixture().await;
     let url = format!("http://{sink_addr}");
     let (mut c, addr) = consumer(&topic, &group, &db, &["--sink", "http", "--sink-url", &url]);
@@ -548,7 +517,7 @@ async fn a_chaos_stall_raises_lag_which_returns_to_its_band() {
 async fn blocking_poll_mode_is_evicted_and_decoupled_is_not() {
     let mut evictions = Vec::new();
     for mode in ["blocking", "decoupled"] {
-        let (_sink, sink_addr) = start_sink(0).await;
+        let (_sink, sink_addr) = start_rate_limited_sink(0).await;
         let (topic, group, db) = fixture().await;
         let url = format!("http://{sink_addr}");
         let (mut c, addr) = consumer(

@@ -4,38 +4,7 @@ mod common;
 
 use common::*;
 use std::time::{Duration, Instant};
-use streamsre_testkit::{free_addr, http_get, scrape, total_lag, wait_for, Proc};
-
-/// Starts `streamsre sink` and waits until it answers.
-async fn start_sink(args: &[&str]) -> (Proc, String) {
-    let addr = free_addr();
-    let mut all = vec!["sink", "--listen", &addr];
-    all.extend_from_slice(args);
-    let mut sink = Proc::spawn(BIN, "sink", &all, &[]);
-    wait_for(
-        "the sink service to answer",
-        Duration::from_secs(20),
-        || {
-            let running = sink.is_running();
-            let addr = addr.clone();
-            async move {
-                assert!(running, "sink exited");
-                http_get(&addr, "/healthz")
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-        },
-    )
-    .await;
-    (sink, addr)
-}
-
-async fn sink_total(addr: &str) -> u64 {
-    let (_, body) = http_get(addr, "/counts").await.unwrap();
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    json["total"].as_u64().unwrap()
-}
+use streamsre_testkit::{http_get, scrape, wait_for};
 
 async fn post(addr: &str, path: &str) {
     reqwest::Client::new()
@@ -137,15 +106,11 @@ async fn a_paused_sink_builds_lag_that_drains_after_resume() {
 
     post(&sink_addr, "/control/pause").await;
     let paused_at = Instant::now();
-    let lag = wait_for(
+    let lag = wait_lag_at_least(
+        &group,
+        &topic,
+        1_000,
         "lag to rise while the sink is paused",
-        Duration::from_secs(30),
-        || async {
-            match total_lag(&group, &topic).await {
-                Ok(lag) if lag >= 1_000 => Ok(lag),
-                other => Err(format!("{other:?}")),
-            }
-        },
     )
     .await;
     let inflight = scrape(&addr, "inflight_workers").await.unwrap();

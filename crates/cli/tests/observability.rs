@@ -109,16 +109,7 @@ async fn readyz_turns_503_on_a_stuck_partition_and_recovers() {
         .unwrap()
         .success());
     wait_rows(&db, 200, Duration::from_secs(60)).await;
-    let ready = |want: u16| {
-        let addr = addr.clone();
-        async move {
-            match http_get(&addr, "/readyz").await {
-                Ok((code, body)) if code == want => Ok(body),
-                other => Err(format!("{other:?}")),
-            }
-        }
-    };
-    wait_for("ready", Duration::from_secs(30), || ready(200)).await;
+    wait_ready(&addr, 200, "ready").await;
 
     // Hold a lock every batch needs: Postgres still answers pings, but no batch can commit.
     let locker = db.client().await;
@@ -132,12 +123,7 @@ async fn readyz_turns_503_on_a_stuck_partition_and_recovers() {
         .await
         .unwrap()
         .success());
-    let body = wait_for(
-        "/readyz 503 for stuck partitions",
-        Duration::from_secs(30),
-        || ready(503),
-    )
-    .await;
+    let body = wait_ready(&addr, 503, "/readyz 503 for stuck partitions").await;
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let deps = json["dependencies"].as_array().unwrap();
     let by_name = |n: &str| deps.iter().find(|d| d["name"] == n).unwrap().clone();
@@ -154,12 +140,7 @@ async fn readyz_turns_503_on_a_stuck_partition_and_recovers() {
     assert!(scrape(&addr, "stuck_partitions").await.unwrap() >= 1.0);
 
     locker.batch_execute("ROLLBACK").await.unwrap();
-    wait_for(
-        "/readyz 200 after recovery",
-        Duration::from_secs(30),
-        || ready(200),
-    )
-    .await;
+    wait_ready(&addr, 200, "/readyz 200 after recovery").await;
     wait_rows(&db, 700, Duration::from_secs(60)).await;
     wait_for(
         "stuck_partitions back to 0",
@@ -460,22 +441,10 @@ async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
         ],
     );
     wait_assigned(&addr, &mut c).await;
-    let ready = |want: u16| {
-        let addr = addr.clone();
-        async move {
-            match http_get(&addr, "/readyz").await {
-                Ok((code, body)) if code == want => Ok(body),
-                other => Err(format!("{other:?}")),
-            }
-        }
-    };
-    wait_for("ready", Duration::from_secs(30), || ready(200)).await;
+    wait_ready(&addr, 200, "ready").await;
 
     broker.kill();
-    let body = wait_for("/readyz 503 naming kafka", Duration::from_secs(60), || {
-        ready(503)
-    })
-    .await;
+    let body = wait_ready(&addr, 503, "/readyz 503 naming kafka").await;
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let kafka = json["dependencies"]
         .as_array()
@@ -490,12 +459,7 @@ async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
     assert_eq!(health, 200, "liveness does not depend on the broker");
 
     broker.restart().await;
-    wait_for(
-        "/readyz 200 after the broker is back",
-        Duration::from_secs(60),
-        || ready(200),
-    )
-    .await;
+    wait_ready(&addr, 200, "/readyz 200 after the broker is back").await;
     stop_gracefully(&mut c).await;
     db.drop_db().await;
 }

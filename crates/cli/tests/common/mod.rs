@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 use streamsre_testkit::{
-    create_named_topic, create_topic, free_addr, scrape, total_lag, unique, wait_for, Proc, TestDb,
-    FAST_GROUP_OPTS,
+    create_named_topic, create_topic, free_addr, http_get, scrape, total_lag, unique, wait_for,
+    Proc, TestDb, FAST_GROUP_OPTS,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_streamsre");
@@ -162,4 +162,59 @@ pub async fn assert_exactly_once(db: &TestDb, n: i64) {
         n,
         "sum(user_stats.review_count) must equal the distinct events produced"
     );
+}
+
+/// Waits until the group's lag on `topic` is at least `at_least`; returns it.
+pub async fn wait_lag_at_least(group: &str, topic: &str, at_least: i64, what: &str) -> i64 {
+    wait_for(what, Duration::from_secs(60), || async {
+        match total_lag(group, topic).await {
+            Ok(lag) if lag >= at_least => Ok(lag),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+/// Polls `/readyz` until it answers `code`; returns the body.
+pub async fn wait_ready(addr: &str, code: u16, what: &str) -> String {
+    wait_for(what, Duration::from_secs(60), || async {
+        match http_get(addr, "/readyz").await {
+            Ok((c, body)) if c == code => Ok(body),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+/// Starts `streamsre sink` with `args` and waits until it answers.
+pub async fn start_sink(args: &[&str]) -> (Proc, String) {
+    let addr = free_addr();
+    let mut all = vec!["sink", "--listen", &addr];
+    all.extend_from_slice(args);
+    let mut sink = Proc::spawn(BIN, "sink", &all, &[]);
+    wait_for(
+        "the sink service to answer",
+        Duration::from_secs(20),
+        || {
+            let running = sink.is_running();
+            let addr = addr.clone();
+            async move {
+                assert!(running, "sink exited");
+                http_get(&addr, "/healthz")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        },
+    )
+    .await;
+    (sink, addr)
+}
+
+/// Events the sink service accepted so far.
+pub async fn sink_total(addr: &str) -> u64 {
+    let (_, body) = http_get(addr, "/counts").await.unwrap();
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"]
+        .as_u64()
+        .unwrap()
 }
