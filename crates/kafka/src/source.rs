@@ -168,12 +168,15 @@ pub enum GroupState {
 #[derive(Debug)]
 pub struct KafkaHealth {
     state: Mutex<GroupState>,
+    /// Mirrors `state == Failed`, so the per-message recovery check is one atomic load.
+    failed: AtomicBool,
 }
 
 impl Default for KafkaHealth {
     fn default() -> Self {
         Self {
             state: Mutex::new(GroupState::Joining),
+            failed: AtomicBool::new(false),
         }
     }
 }
@@ -185,16 +188,24 @@ impl KafkaHealth {
     }
 
     fn set(&self, state: GroupState) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
+        let mut current = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.failed
+            .store(matches!(state, GroupState::Failed(_)), Ordering::SeqCst);
+        *current = state;
     }
 
     /// Clears a broker failure once the client is working again (a message arrived, or the
     /// broker answered a metadata request).
     pub fn recovered(&self) {
+        // Called for every fetched message: skip the lock unless a failure is recorded.
+        if !self.failed.load(Ordering::SeqCst) {
+            return;
+        }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if matches!(*s, GroupState::Failed(_)) {
             *s = GroupState::Joining;
         }
+        self.failed.store(false, Ordering::SeqCst);
     }
 }
 

@@ -522,11 +522,7 @@ impl Metrics {
     /// Renders the registry in the Prometheus text format (version 0.0.4).
     pub fn encode(&self) -> String {
         self.rss_bytes.set(resident_bytes());
-        let mut out = String::new();
-        // Encoding into a String cannot fail (fmt::Write for String is infallible).
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("encoding metrics into a String");
-        openmetrics_to_prometheus_text(&out)
+        render(&self.registry)
     }
 }
 
@@ -596,10 +592,7 @@ impl ProducerMetrics {
 
     /// Renders the registry in the Prometheus text format (version 0.0.4).
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("encoding metrics into a String");
-        openmetrics_to_prometheus_text(&out)
+        render(&self.registry)
     }
 }
 
@@ -713,11 +706,17 @@ impl SinkServiceMetrics {
 
     /// Renders the registry in the Prometheus text format (version 0.0.4).
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("encoding metrics into a String");
-        openmetrics_to_prometheus_text(&out)
+        render(&self.registry)
     }
+}
+
+/// Renders a registry as Prometheus 0.0.4 text (every process's `/metrics`).
+fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Encoding into a String cannot fail (fmt::Write for String is infallible).
+    prometheus_client::encoding::text::encode(&mut out, registry)
+        .expect("encoding metrics into a String");
+    openmetrics_to_prometheus_text(&out)
 }
 
 /// Converts prometheus-client's OpenMetrics text into the Prometheus 0.0.4 text format that
