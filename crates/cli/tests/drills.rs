@@ -109,10 +109,7 @@ async fn one_bad_row_in_a_batch_of_1000_is_isolated_by_bisection() {
     let mut events: Vec<_> = (0..1_000).map(|_| generator.next_event()).collect();
     events[500].payload.text = "bad \u{0} row".to_string();
     let bad_id = events[500].event_id;
-    let records: Vec<_> = events
-        .iter()
-        .map(|e| (Some(e.key.clone().into_bytes()), Some(encode(e))))
-        .collect();
+    let records: Vec<_> = keyed_records(&events);
     send_raw(
         &streamsre_testkit::kafka_opts(),
         &topic,
@@ -201,10 +198,7 @@ async fn replaying_the_dlq_returns_poison_and_changes_no_valid_row() {
         (Some(rating.key.clone().into_bytes()), Some(encode(&rating))),
         (Some(clash.key.clone().into_bytes()), Some(encode(&clash))),
     ];
-    let mut records: Vec<_> = valid
-        .iter()
-        .map(|e| (Some(e.key.clone().into_bytes()), Some(encode(e))))
-        .collect();
+    let mut records: Vec<_> = keyed_records(&valid);
     records.extend(poison.iter().cloned());
     send_raw(
         &streamsre_testkit::kafka_opts(),

@@ -172,17 +172,7 @@ async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
             }
         })
         .await;
-        wait_for(
-            "the sink to hold every event",
-            Duration::from_secs(120),
-            || async {
-                match sink_total(&sink_addr).await {
-                    t if t >= n => Ok(()),
-                    t => Err(format!("{t} of {n}")),
-                }
-            },
-        )
-        .await;
+        wait_sink_total(&sink_addr, n, Duration::from_secs(120)).await;
         eprintln!("{label}: drained in {:.1}s", drain.elapsed().as_secs_f64());
         stop_gracefully(&mut c).await;
         assert_eq!(
@@ -379,17 +369,7 @@ async fn slow_source_makes_the_producer_follow_the_sink() {
         "but kept sending: {achieved}"
     );
     wait_no_lag(&group, &topic).await;
-    wait_for(
-        "the sink to hold every event",
-        Duration::from_secs(60),
-        || async {
-            match sink_total(&sink_addr).await {
-                t if t >= acked => Ok(()),
-                t => Err(format!("{t} of {acked}")),
-            }
-        },
-    )
-    .await;
+    wait_sink_total(&sink_addr, acked, Duration::from_secs(60)).await;
     stop_gracefully(&mut c).await;
     assert_eq!(sink_total(&sink_addr).await, acked, "zero loss");
     db.drop_db().await;

@@ -30,17 +30,7 @@ async fn sink_429s_are_retried_and_never_dropped() {
     let url = format!("http://{sink_addr}");
     let (mut c, addr) = consumer(&topic, &group, &db, &["--sink", "http", "--sink-url", &url]);
 
-    wait_for(
-        "the sink to hold every event",
-        Duration::from_secs(90),
-        || async {
-            match sink_total(&sink_addr).await {
-                n if n >= N => Ok(()),
-                n => Err(format!("{n} accepted")),
-            }
-        },
-    )
-    .await;
+    wait_sink_total(&sink_addr, N, Duration::from_secs(90)).await;
     wait_no_lag(&group, &topic).await;
     let rejected = scrape(&sink_addr, "sink_service_events_rejected_total")
         .await

@@ -218,3 +218,29 @@ pub async fn sink_total(addr: &str) -> u64 {
         .as_u64()
         .unwrap()
 }
+
+/// Waits until the sink service has accepted at least `at_least` events.
+pub async fn wait_sink_total(addr: &str, at_least: u64, timeout: Duration) {
+    wait_for("the sink to hold every event", timeout, || async {
+        match sink_total(addr).await {
+            t if t >= at_least => Ok(()),
+            t => Err(format!("{t} of {at_least} accepted")),
+        }
+    })
+    .await
+}
+
+/// Events as records keyed by their `key`, as the producer sends them.
+pub fn keyed_records(
+    events: &[streamsre_event::Event],
+) -> Vec<streamsre_kafka::producer::RawRecord> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                Some(e.key.clone().into_bytes()),
+                Some(streamsre_event::encode(e)),
+            )
+        })
+        .collect()
+}
