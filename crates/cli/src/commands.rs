@@ -343,7 +343,7 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         readiness_timeout: args.readiness_timeout,
         lag_interval: args.lag_interval,
         stuck_after: args.stuck_after,
-        heap_probe: Some(crate::debug::heap_in_use),
+        heap_probe: Some(crate::debug::heap_stats),
     };
     if args.debug_addr != "off" {
         let addr = args.debug_addr.parse().with_context(|| {

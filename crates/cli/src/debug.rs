@@ -11,17 +11,20 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// jemalloc with heap profiling on: sample one allocation per 512 KiB on average (cheap
-/// enough to leave on), so `/debug/pprof/heap` always has data.
+/// enough to leave on), so `/debug/pprof/heap` always has data. jemalloc is unprefixed
+/// (it is the process's malloc), so its options symbol is plain `malloc_conf`.
 #[allow(non_upper_case_globals)]
-#[export_name = "_rjem_malloc_conf"]
+#[export_name = "malloc_conf"]
 pub static malloc_conf: &[u8] = b"prof:true,prof_active:true,lg_prof_sample:19\0";
 
-/// Bytes allocated by the application right now, according to jemalloc.
-pub fn heap_in_use() -> Option<u64> {
-    tikv_jemalloc_ctl::epoch::advance().ok()?;
-    tikv_jemalloc_ctl::stats::allocated::read()
-        .ok()
-        .map(|b| b as u64)
+/// The heap right now, according to jemalloc: bytes allocated and bytes resident.
+pub fn heap_stats() -> Option<streamsre_telemetry::HeapStats> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    epoch::advance().ok()?;
+    Some(streamsre_telemetry::HeapStats {
+        allocated: stats::allocated::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+    })
 }
 
 async fn heap() -> Response {

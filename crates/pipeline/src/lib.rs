@@ -105,9 +105,9 @@ pub struct ConsumeConfig {
     pub lag_interval: Duration,
     /// A partition with lag and no committed progress for this long makes `/readyz` 503.
     pub stuck_after: Duration,
-    /// Reads the heap in use from the allocator (the binary owns the allocator), for the
-    /// `heap_in_use_bytes` metric.
-    pub heap_probe: Option<fn() -> Option<u64>>,
+    /// Reads the heap figures from the allocator (the binary owns the allocator), for the
+    /// `heap_in_use_bytes` and `allocator_resident_bytes` metrics.
+    pub heap_probe: Option<fn() -> Option<streamsre_telemetry::HeapStats>>,
 }
 
 /// Figures from one run, printed by `streamsre consume` when it stops.
@@ -281,8 +281,8 @@ pub async fn run(
         let (metrics, cancel) = (metrics.clone(), cancel.clone());
         tokio::spawn(async move {
             loop {
-                if let Some(bytes) = probe() {
-                    metrics.heap_in_use(bytes);
+                if let Some(stats) = probe() {
+                    metrics.heap(stats);
                 }
                 tokio::select! {
                     _ = cancel.cancelled() => break,

@@ -77,6 +77,17 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 18))
 }
 
+/// What the allocator reports about the heap. Two figures, because RSS growth can come from
+/// live allocations (`allocated`) or from freed pages the allocator keeps (`resident` minus
+/// `allocated`), and the fix differs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Bytes the application has allocated and not freed.
+    pub allocated: u64,
+    /// Bytes of physical memory the allocator holds, including its metadata and dirty pages.
+    pub resident: u64,
+}
+
 /// Handles to every metric; cheap to share behind an `Arc`.
 pub struct Metrics {
     registry: Registry,
@@ -108,6 +119,7 @@ pub struct Metrics {
     evictions: Counter,
     ordering_violations: Counter,
     heap_bytes: Gauge,
+    allocator_resident: Gauge,
 }
 
 impl Default for Metrics {
@@ -149,6 +161,7 @@ impl Metrics {
             evictions: Counter::default(),
             ordering_violations: Counter::default(),
             heap_bytes: Gauge::default(),
+            allocator_resident: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -287,6 +300,11 @@ impl Metrics {
             "heap_in_use_bytes",
             "Bytes allocated by the application, from the allocator's own statistics (jemalloc)",
             m.heap_bytes.clone(),
+        );
+        registry.register(
+            "allocator_resident_bytes",
+            "Bytes of physical memory the allocator (jemalloc) holds: the heap in use plus freed pages it has not returned yet. RSS minus this is memory outside jemalloc (librdkafka's C allocations, stacks, code)",
+            m.allocator_resident.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",
@@ -489,9 +507,10 @@ impl Metrics {
         total
     }
 
-    /// Sets the heap in use, as the allocator reports it.
-    pub fn heap_in_use(&self, bytes: u64) {
-        self.heap_bytes.set(bytes as i64);
+    /// Sets the heap figures, as the allocator reports them.
+    pub fn heap(&self, stats: HeapStats) {
+        self.heap_bytes.set(stats.allocated as i64);
+        self.allocator_resident.set(stats.resident as i64);
     }
 
     /// Counts one eviction for exceeding `max.poll.interval.ms`.
