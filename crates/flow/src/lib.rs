@@ -21,5 +21,5 @@ mod tracker;
 
 pub use lanes::lane_for;
 pub use ordering::OrderingChecker;
-pub use overload::{FlowControl, OverloadPolicy, QueueMode, Waiting};
+pub use overload::{FlowControl, OverloadPolicy, QueueMode, Waiting, WhenSinkFull};
 pub use tracker::{OffsetTracker, Ticket};

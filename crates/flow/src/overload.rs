@@ -16,9 +16,12 @@ pub enum QueueMode {
     /// sustained overload memory grows without bound until the process dies. Kept on purpose
     /// for the lab, to show that failure mode; never use it in production.
     Unbounded,
-    /// No internal buffer: partitions are paused as soon as a fetched message has to wait and
-    /// resumed when it is taken, so the broker holds everything not being processed. Lowest
-    /// memory; pauses and refetches more often than `Bounded`.
+    /// No internal buffer: the source takes the next message from librdkafka only when the
+    /// sink has room, so what is not being processed stays in librdkafka's budget-capped
+    /// prefetch and, beyond it, on the broker. Partitions are paused only when the sink has
+    /// had no room for a while (a stall), so the loop can poll for group events without
+    /// taking messages; pausing on every busy moment would purge and refetch the prefetch
+    /// each time. Lowest memory.
     Pull,
 }
 
@@ -47,6 +50,17 @@ pub enum Waiting {
     },
     /// Drop it (policy `Shed` and no room).
     Shed,
+}
+
+/// What the poll loop does while every sink slot is taken and nothing waits in its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenSinkFull {
+    /// Keep polling and take what arrives: into the queue (bounded, unbounded), or to drop the
+    /// oldest (shed, which must keep up with the source whatever the queue mode).
+    Poll,
+    /// Take nothing until a slot frees: the next messages stay in librdkafka's budget-capped
+    /// prefetch and, beyond it, on the broker (pull).
+    Wait,
 }
 
 /// The queue mode, overload policy and memory budget of one consumer.
@@ -82,16 +96,35 @@ impl FlowControl {
         }
     }
 
+    /// Whether the loop may take another message while the sink has no free slot.
+    pub fn when_sink_full(&self) -> WhenSinkFull {
+        match (self.mode, self.policy) {
+            (_, OverloadPolicy::Shed) => WhenSinkFull::Poll,
+            (QueueMode::Pull, OverloadPolicy::Buffer | OverloadPolicy::SlowSource) => {
+                WhenSinkFull::Wait
+            }
+            (QueueMode::Bounded { .. } | QueueMode::Unbounded, _) => WhenSinkFull::Poll,
+        }
+    }
+
     /// Whether paused partitions may resume: the queue has drained to half its capacity (all
-    /// of it in pull mode) and memory is back under budget. The hysteresis avoids pausing and
+    /// of it, and a free sink slot, in pull mode: resuming only to pause again would refetch
+    /// for nothing) and memory is back under budget. The hysteresis avoids pausing and
     /// resuming on every message.
-    pub fn may_resume(&self, queued: usize, queued_bytes: usize, inflight_bytes: usize) -> bool {
+    pub fn may_resume(
+        &self,
+        queued: usize,
+        queued_bytes: usize,
+        inflight_bytes: usize,
+        sink_has_room: bool,
+    ) -> bool {
         let under_budget = self
             .memory_budget
             .is_none_or(|budget| queued_bytes + inflight_bytes < budget / 2 + budget / 4);
         let drained = match self.mode {
             QueueMode::Bounded { cap } => queued <= cap / 2,
-            QueueMode::Pull | QueueMode::Unbounded => queued == 0,
+            QueueMode::Pull => queued == 0 && sink_has_room,
+            QueueMode::Unbounded => queued == 0,
         };
         drained && under_budget
     }
@@ -146,12 +179,40 @@ mod tests {
             OverloadPolicy::Buffer,
             Some(1000),
         );
-        assert!(!f.may_resume(6, 0, 0));
-        assert!(f.may_resume(5, 0, 0));
-        assert!(!f.may_resume(0, 500, 300), "still over 3/4 of the budget");
-        assert!(f.may_resume(0, 500, 200));
+        assert!(!f.may_resume(6, 0, 0, true));
+        assert!(f.may_resume(5, 0, 0, true));
+        assert!(f.may_resume(5, 0, 0, false), "bounded refills its queue");
+        assert!(
+            !f.may_resume(0, 500, 300, true),
+            "still over 3/4 of the budget"
+        );
+        assert!(f.may_resume(0, 500, 200, true));
         let p = fc(QueueMode::Pull, OverloadPolicy::Buffer, None);
-        assert!(!p.may_resume(1, 0, 0));
-        assert!(p.may_resume(0, 0, 0));
+        assert!(!p.may_resume(1, 0, 0, true));
+        assert!(
+            !p.may_resume(0, 0, 0, false),
+            "pull waits for a free sink slot"
+        );
+        assert!(p.may_resume(0, 0, 0, true));
+    }
+
+    #[test]
+    fn only_pull_without_shed_waits_for_a_sink_slot() {
+        use OverloadPolicy::*;
+        use QueueMode::*;
+        for mode in [Bounded { cap: 10 }, Unbounded, Pull] {
+            for policy in [Buffer, Shed, SlowSource] {
+                let want = if mode == Pull && policy != Shed {
+                    WhenSinkFull::Wait
+                } else {
+                    WhenSinkFull::Poll
+                };
+                assert_eq!(
+                    fc(mode, policy, None).when_sink_full(),
+                    want,
+                    "{mode:?} {policy:?}"
+                );
+            }
+        }
     }
 }

@@ -13,6 +13,8 @@
 //! resumed once the buffer has drained to half. The hysteresis matters: librdkafka drops its
 //! prefetched messages on pause, so pausing at every momentary saturation would turn each
 //! resume into a fresh fetch round trip (measured: throughput fell to ~70 events/s).
+//! In pull mode nothing waits in that buffer: the loop takes no message until a permit frees
+//! (see `PULL_STALL`), so the backlog stays in librdkafka's prefetch, capped by the budget.
 
 use crate::config::KafkaOpts;
 use anyhow::Context;
@@ -27,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use streamsre_flow::{
-    lane_for, FlowControl, OffsetTracker, OverloadPolicy, QueueMode, Ticket, Waiting,
+    lane_for, FlowControl, OffsetTracker, OverloadPolicy, QueueMode, Ticket, Waiting, WhenSinkFull,
 };
 use streamsre_telemetry::Metrics;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -437,6 +439,11 @@ impl Pending {
 /// How long one `poll` may block while idle; bounds shutdown and pause/resume latency.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Pull mode: how long the sink may have no room before the partitions are paused. Until then
+/// the loop does not poll at all (a poll would take a message); this also bounds how late a
+/// rebalance callback is served while the sink is saturated, far below `max.poll.interval.ms`.
+const PULL_STALL: Duration = Duration::from_secs(1);
+
 /// Runs the source until `stop` is set, then drains and commits.
 ///
 /// `dispatch` hands a message to the sink side and returns false once the sink side has shut
@@ -457,12 +464,17 @@ pub fn run_source(
         generation: AtomicU64::new(0),
         revoke_timeout: config.revoke_timeout,
     };
-    // librdkafka's own prefetch counts against the memory budget: cap it at a quarter.
+    // librdkafka's own prefetch counts against the memory budget: a quarter of it for what
+    // librdkafka queues, and fetches of 1/64 of it each. The fetch size matters as much as
+    // the queue cap: the cap only stops *new* fetches, and one fetch response decompresses to
+    // its compressed size times the compression ratio, all of it held until consumed
+    // (measured with 50×-compressible payloads and 16 MiB fetches: librdkafka held 90 MiB
+    // under a 64 MiB budget). 1 MiB is librdkafka's floor (`message.max.bytes`).
     let (prefetch_kb, fetch_max) = match config.flow.memory_budget {
-        Some(budget) => {
-            let quarter = (budget / 4).max(1 << 20);
-            ((quarter / 1024).min(65_536), quarter.min(52_428_800))
-        }
+        Some(budget) => (
+            ((budget / 4).max(1 << 20) / 1024).min(65_536),
+            (budget / 64).clamp(1 << 20, 52_428_800),
+        ),
         None => (65_536, 52_428_800),
     };
     let prefetch_kb = prefetch_kb.to_string();
@@ -491,7 +503,7 @@ pub fn run_source(
             // latency was 420 ms with librdkafka's 500 ms default and 159 ms with 100 ms. The
             // cost is at most ~10 empty fetches per second per broker when idle.
             ("fetch.wait.max.ms", "100"),
-            // Prefetch is memory too: a quarter of --memory-budget at most.
+            // Prefetch is memory too: see the sizing above.
             ("queued.max.messages.kbytes", prefetch_kb.as_str()),
             ("fetch.max.bytes", fetch_max_bytes.as_str()),
             ("receive.message.max.bytes", receive_max.as_str()),
@@ -513,6 +525,17 @@ pub fn run_source(
     // The rebalance generation at which partitions were paused, if they are.
     let mut paused_at: Option<u64> = None;
     let mut last_commit = Instant::now();
+    // Pull mode: since when the sink has had no room (see PULL_STALL).
+    let mut saturated_since: Option<Instant> = None;
+    let commit_if_due = |consumer: &BaseConsumer<SourceContext>, last_commit: &mut Instant| {
+        if last_commit.elapsed() >= config.commit_interval {
+            let points = shared.tracker.lock().pending_commits();
+            consumer
+                .context()
+                .commit(consumer, &points, CommitMode::Async);
+            *last_commit = Instant::now();
+        }
+    };
     let mut sink_open = true;
     // Set when the blocking poll mode counted an eviction librdkafka has yet to report.
     let mut eviction_counted = false;
@@ -577,8 +600,11 @@ pub fn run_source(
 
         // Resume once the queue has drained (hysteresis); re-pause the fresh partitions a
         // rebalance hands over while we are paused.
+        let sink_has_room = shared.permits.available_permits() > 0;
         match paused_at {
-            Some(_) if flow.may_resume(pending.len(), pending_bytes, inflight_bytes) => {
+            Some(_)
+                if flow.may_resume(pending.len(), pending_bytes, inflight_bytes, sink_has_room) =>
+            {
                 set_paused(false, &consumer);
                 tracing::debug!("sink caught up: partitions resumed");
                 paused_at = None;
@@ -591,6 +617,38 @@ pub fn run_source(
         }
 
         let blocked = !pending.is_empty();
+        if flow.when_sink_full() == WhenSinkFull::Wait
+            && config.poll_mode == PollMode::Decoupled
+            && !blocked
+            && paused_at.is_none()
+            && !sink_has_room
+        {
+            // Pull: take the next message only when the sink has room. Meanwhile it stays in
+            // librdkafka's prefetch (capped by the memory budget), which stops fetching when
+            // full, so the backlog stays on the broker. Not pausing here matters: a pause
+            // purges the prefetch, and refetching it after every sink slot (measured on
+            // Tansu: one fetch per 64 messages, up to 3.5 s each with a large log) cut the
+            // drain rate to ~30 events/s. Only a sink stalled for PULL_STALL pauses, so the
+            // loop can go back to polling for group events without taking messages.
+            let since = *saturated_since.get_or_insert_with(Instant::now);
+            let permits = shared.permits.clone();
+            let freed = runtime.block_on(async {
+                tokio::time::timeout(POLL_INTERVAL, permits.acquire())
+                    .await
+                    .is_ok()
+            });
+            if freed {
+                saturated_since = None;
+            } else if since.elapsed() >= PULL_STALL {
+                set_paused(true, &consumer);
+                tracing::debug!("sink stalled: partitions paused");
+                paused_at = Some(generation);
+                saturated_since = None;
+            }
+            commit_if_due(&consumer, &mut last_commit);
+            continue;
+        }
+        saturated_since = None;
         let timeout = if config.poll_mode == PollMode::Blocking && blocked {
             // Lab only: wait for the sink without polling at all. With a stalled sink the
             // member exceeds max.poll.interval.ms and librdkafka leaves the group. It reports
@@ -703,13 +761,7 @@ pub fn run_source(
             None => {}
         }
 
-        if last_commit.elapsed() >= config.commit_interval {
-            let points = shared.tracker.lock().pending_commits();
-            consumer
-                .context()
-                .commit(&consumer, &points, CommitMode::Async);
-            last_commit = Instant::now();
-        }
+        commit_if_due(&consumer, &mut last_commit);
     }
 
     // Shutdown: no new dispatches; let the workers finish what they hold, then commit it.
