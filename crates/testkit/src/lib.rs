@@ -541,22 +541,16 @@ pub struct OwnBroker {
     /// `host:port`.
     pub addr: String,
     dir: PathBuf,
-    memory: bool,
 }
 
 impl OwnBroker {
     /// Starts a durable (sqlite) broker and waits until it answers.
+    ///
+    /// Always sqlite, never Tansu 0.6.0's `memory://` storage: a fetch from an offset inside a
+    /// stored batch skips the rest of that batch there (measured: consuming from offset 5 of a
+    /// 10-record batch returned 10 onwards), and a consumer fetches from such offsets after
+    /// every pause or restart, so tests on it would lose events that streamsre never saw.
     pub async fn start() -> Self {
-        Self::start_with(false).await
-    }
-
-    /// Starts a memory-storage broker (fast, loses everything on restart): for load tests
-    /// that must not compete with other tests for the shared broker.
-    pub async fn start_memory() -> Self {
-        Self::start_with(true).await
-    }
-
-    async fn start_with(memory: bool) -> Self {
         let addr = free_addr();
         let dir = std::env::temp_dir().join(unique("tansu"));
         std::fs::create_dir_all(&dir).expect("broker dir");
@@ -564,7 +558,6 @@ impl OwnBroker {
             child: None,
             addr,
             dir,
-            memory,
         };
         broker.restart().await;
         broker
@@ -610,14 +603,7 @@ impl OwnBroker {
             ])
             // Tansu resolves the sqlite path against its working directory (even with a
             // leading slash), so run it inside the broker's directory with a relative path.
-            .args([
-                "--storage-engine",
-                if self.memory {
-                    "memory://tansu/"
-                } else {
-                    "sqlite://tansu.db"
-                },
-            ])
+            .args(["--storage-engine", "sqlite://tansu.db"])
             .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
