@@ -431,7 +431,7 @@ pub enum QueueArg {
     Bounded,
     /// Never pauses; memory grows under overload (lab only).
     Unbounded,
-    /// No buffer; pause whenever the sink is busy.
+    /// No buffer; take a message only when the sink has room, pause on a stall.
     Pull,
 }
 
@@ -499,8 +499,8 @@ pub struct ConsumeArgs {
     /// (faster on hot keys, reorders them; see ordering_violations_total).
     #[arg(long, env = "DISPATCH", value_enum, default_value = "key")]
     pub dispatch: DispatchArg,
-    /// Queue between source and sink: bounded (pause when full), pull (no buffer: pause as
-    /// soon as the sink is busy) or unbounded. WARNING: unbounded never pauses, so memory
+    /// Queue between source and sink: bounded (pause when full), pull (no buffer: take a
+    /// message only when the sink has room) or unbounded. WARNING: unbounded never pauses, so memory
     /// grows without limit under overload; it exists to show that failure in the lab.
     #[arg(long, env = "QUEUE", value_enum, default_value = "bounded")]
     pub queue: QueueArg,
