@@ -151,6 +151,7 @@ async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
             break;
         }
     }
+    let overload_secs = start.elapsed().as_secs_f64();
     let status = prod.wait_exit(Duration::from_secs(60)).await.unwrap();
     assert!(
         status.success(),
@@ -174,9 +175,10 @@ async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
         every_10s(&run.queue_mib)
     );
     eprintln!(
-        "{label}: RSS {min:.1}..{max:.1} MiB, Rust heap up to {heap_max:.1} MiB, lag {} → {} over {}s of 4x overload",
+        "{label}: RSS {min:.1}..{max:.1} MiB, Rust heap up to {heap_max:.1} MiB, lag {} → {} over {:.0}s of 4x overload ({} samples)",
         run.lag.first().unwrap(),
         run.lag.last().unwrap(),
+        overload_secs,
         run.lag.len()
     );
     if c.is_running() {
