@@ -444,6 +444,16 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// rebalance callback is served while the sink is saturated, far below `max.poll.interval.ms`.
 const PULL_STALL: Duration = Duration::from_secs(1);
 
+/// Waits up to `POLL_INTERVAL` for a sink slot (an in-flight permit) to free; true if one did.
+/// The slot is not kept: the dispatch step at the top of the poll loop takes it.
+fn wait_for_slot(runtime: &tokio::runtime::Handle, permits: &Semaphore) -> bool {
+    runtime.block_on(async {
+        tokio::time::timeout(POLL_INTERVAL, permits.acquire())
+            .await
+            .is_ok_and(|permit| permit.is_ok())
+    })
+}
+
 /// Runs the source until `stop` is set, then drains and commits.
 ///
 /// `dispatch` hands a message to the sink side and returns false once the sink side has shut
@@ -631,13 +641,7 @@ pub fn run_source(
             // drain rate to ~30 events/s. Only a sink stalled for PULL_STALL pauses, so the
             // loop can go back to polling for group events without taking messages.
             let since = *saturated_since.get_or_insert_with(Instant::now);
-            let permits = shared.permits.clone();
-            let freed = runtime.block_on(async {
-                tokio::time::timeout(POLL_INTERVAL, permits.acquire())
-                    .await
-                    .is_ok()
-            });
-            if freed {
+            if wait_for_slot(&runtime, &shared.permits) {
                 saturated_since = None;
             } else if since.elapsed() >= PULL_STALL {
                 set_paused(true, &consumer);
@@ -683,10 +687,7 @@ pub fn run_source(
         } else if blocked {
             // No permit free: wait until one is (or POLL_INTERVAL passes), then poll without
             // blocking. That serves rebalance callbacks and keeps the membership alive.
-            let permits = shared.permits.clone();
-            runtime.block_on(async {
-                let _ = tokio::time::timeout(POLL_INTERVAL, permits.acquire()).await;
-            });
+            wait_for_slot(&runtime, &shared.permits);
             Duration::ZERO
         } else {
             POLL_INTERVAL
