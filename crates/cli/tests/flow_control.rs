@@ -47,9 +47,10 @@ struct OverloadRun {
 static OVERLOAD_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs the 4× overload for `OVERLOAD_FOR` against a consumer with `args`, sampling its memory
-/// and the group's lag every second, then lifts the sink's limit, lets the lag drain and
-/// checks that every event reached the sink exactly once. Each run has a broker of its own, so
-/// the load never competes with other tests for the shared broker.
+/// and the group's lag about every second (a second's sleep plus the scrape and the lag
+/// query), then lifts the sink's limit, lets the lag drain and checks that every event reached
+/// the sink exactly once. Each run has a broker of its own, so the load never competes with
+/// other tests for the shared broker.
 async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
     let _turn = OVERLOAD_TURN.lock().await;
     let broker = streamsre_testkit::OwnBroker::start().await;
@@ -168,7 +169,7 @@ async fn overload(label: &str, args: &[&str], rss_cap_mib: f64) -> OverloadRun {
             .join(" ")
     };
     eprintln!(
-        "{label}: every 10 s, MiB: RSS [{}] allocator [{}] heap [{}] queue [{}]",
+        "{label}: every 10th sample, MiB: RSS [{}] allocator [{}] heap [{}] queue [{}]",
         every_10s(&run.rss_mib),
         every_10s(&run.allocator_mib),
         every_10s(&run.heap_mib),
@@ -302,7 +303,7 @@ async fn unbounded_queue_grows_memory_under_4x_overload() {
     let tens: Vec<f64> = heap.iter().step_by(10).copied().collect();
     assert!(
         tens.windows(2).skip(1).all(|w| w[1] > w[0]),
-        "heap rises in every 10-second window: {tens:?}"
+        "heap rises in every window of 10 samples: {tens:?}"
     );
     assert!(
         run.rss_mib.last().unwrap() - run.rss_mib[5] >= 48.0,
