@@ -584,7 +584,9 @@ pub struct ConsumeArgs {
     /// How often lag (high watermark - committed offset) is measured for the metrics.
     #[arg(long, env = "LAG_INTERVAL", value_parser = parse_duration, default_value = "10s")]
     pub lag_interval: Duration,
-    /// /readyz turns 503 when a partition with lag has made no progress for this long.
+    /// /readyz turns 503 when a partition with lag has made no progress for this long, at this
+    /// member (partitions) or with no live owner in the group (group); a member that owns
+    /// nothing then leaves and rejoins the group, after this long, then 2x, 4x… (5 times at most).
     #[arg(long, env = "STUCK_AFTER", value_parser = parse_duration, default_value = "5m")]
     pub stuck_after: Duration,
     /// Timeout of each /readyz dependency check.

@@ -70,30 +70,58 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lag(args) => {
             let opts = args.kafka.opts();
             let (group, topic) = (args.group.clone(), args.topic.clone());
-            let rows = tokio::task::spawn_blocking(move || {
-                streamsre_kafka::admin::group_lag(&opts, &group, &topic, Duration::from_secs(10))
+            let report = tokio::task::spawn_blocking(move || {
+                streamsre_kafka::admin::group_lag_with_owners(
+                    &opts,
+                    &group,
+                    &topic,
+                    Duration::from_secs(10),
+                )
             })
             .await??;
-            let total: i64 = rows.iter().map(|r| r.lag).sum();
+            let total: i64 = report.partitions.iter().map(|r| r.offsets.lag).sum();
             if args.json {
                 let body = serde_json::json!({
-                    "group": args.group, "topic": args.topic, "total_lag": total, "partitions": rows,
+                    "group": args.group, "topic": args.topic, "total_lag": total,
+                    "state": report.group.as_ref().map(|g| g.state.clone()),
+                    "members": report.group.as_ref().map(|g| g.members.clone()),
+                    "describe_error": report.describe_error,
+                    "partitions": report.partitions,
                 });
                 println!("{body}");
             } else {
-                println!("GROUP {}  TOPIC {}", args.group, args.topic);
+                let state = report
+                    .group
+                    .as_ref()
+                    .map_or("unknown", |g| g.state.as_str());
+                println!("GROUP {}  TOPIC {}  STATE {state}", args.group, args.topic);
                 println!(
-                    "{:>9} {:>12} {:>12} {:>10}",
+                    "{:>9} {:>12} {:>12} {:>10}  OWNER",
                     "PARTITION", "COMMITTED", "HIGH", "LAG"
                 );
-                for r in &rows {
-                    let committed = r.committed.map_or("-".to_string(), |c| c.to_string());
+                for r in &report.partitions {
+                    let o = &r.offsets;
+                    let committed = o.committed.map_or("-".to_string(), |c| c.to_string());
                     println!(
-                        "{:>9} {:>12} {:>12} {:>10}",
-                        r.partition, committed, r.high_watermark, r.lag
+                        "{:>9} {:>12} {:>12} {:>10}  {}",
+                        o.partition,
+                        committed,
+                        o.high_watermark,
+                        o.lag,
+                        report.owner_cell(r)
                     );
                 }
                 println!("{:>9} {:>12} {:>12} {:>10}", "TOTAL", "", "", total);
+                match (&report.group, &report.describe_error) {
+                    (_, Some(e)) => println!("owners unknown: {e}"),
+                    (Some(g), None) if !g.assignments_reported() && !g.members.is_empty() => {
+                        println!(
+                            "owners unknown (?): the coordinator lists members {} but reports no assignments",
+                            g.member_labels()
+                        )
+                    }
+                    _ => {}
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -35,10 +35,14 @@ async fn seeded_run_lands_every_event_exactly_once() {
 async fn repeated_sigkill_loses_nothing_and_applies_nothing_twice() {
     const N: u64 = 20_000;
     const KILLS: usize = 5;
+    // One of the kills lands while the fresh member is still joining the group. The group
+    // checks run fast so that a coordinator left stuck by it heals within the test.
+    const JOINING_KILL: usize = 2;
+    let fast_group_checks = ["--stuck-after", "10s", "--lag-interval", "1s"];
     let (topic, group, db) = fixture().await;
     // A steady producer (250/s for 80 s) so every kill lands while events are still arriving.
     let mut prod = producer(&topic, N, 250, 8);
-    let (mut c, _) = consumer(&topic, &group, &db, &[]);
+    let (mut c, _) = consumer(&topic, &group, &db, &fast_group_checks);
     for kill in 0..KILLS {
         let before = db
             .try_scalar("SELECT count(*) FROM reviews")
@@ -50,11 +54,19 @@ async fn repeated_sigkill_loses_nothing_and_applies_nothing_twice() {
             now < N as i64,
             "kill {kill} came after the run finished ({now} rows)"
         );
-        (c, _) = consumer(&topic, &group, &db, &[]);
+        let addr;
+        (c, addr) = consumer(&topic, &group, &db, &fast_group_checks);
+        if kill == JOINING_KILL {
+            wait_serving(&addr, &mut c).await;
+            let assigned = scrape(&addr, "assigned_partitions").await.unwrap_or(0.0);
+            c.sigkill();
+            assert_eq!(assigned, 0.0, "the joining member already had partitions");
+            (c, _) = consumer(&topic, &group, &db, &fast_group_checks);
+        }
     }
     let status = prod.wait_exit(Duration::from_secs(120)).await.unwrap();
     assert!(status.success(), "{}", prod.stderr_tail());
-    wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+    wait_rows(&db, N as i64, Duration::from_secs(180)).await;
     wait_no_lag(&group, &topic).await;
     stop_gracefully(&mut c).await;
     assert_exactly_once(&db, N as i64).await;

@@ -1,6 +1,8 @@
-//! Topic management and offset inspection through the Kafka admin and metadata APIs.
+//! Topic management and offset inspection (with each partition's owner) through the Kafka
+//! admin, metadata and group APIs.
 
 use crate::config::KafkaOpts;
+use crate::group::{describe_group, GroupMember, GroupView};
 use anyhow::{bail, Context};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -135,4 +137,69 @@ pub fn group_lag(
             })
         })
         .collect()
+}
+
+/// Lag per partition with each partition's owner, as `streamsre lag` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupLag {
+    /// The group as its coordinator describes it (`None` if it could not be described).
+    pub group: Option<GroupView>,
+    /// Why the group could not be described.
+    pub describe_error: Option<String>,
+    /// Offsets and owner per partition.
+    pub partitions: Vec<OwnedPartition>,
+}
+
+/// One partition's offsets and owner.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OwnedPartition {
+    /// Offsets and lag.
+    #[serde(flatten)]
+    pub offsets: PartitionLag,
+    /// The owning member as `id@host`; `None` when no member owns it, or when the owner is
+    /// unknown (see [`GroupLag::owner_cell`]).
+    pub owner: Option<String>,
+}
+
+impl GroupLag {
+    /// The owner column: `id@host`, `-` when nobody owns the partition, `?` when the
+    /// coordinator did not say (it could not be described, or, like Tansu 0.6, it reports
+    /// members without their assignments).
+    pub fn owner_cell(&self, partition: &OwnedPartition) -> String {
+        match (&partition.owner, &self.group) {
+            (Some(owner), _) => owner.clone(),
+            (None, Some(g)) if g.assignments_reported() || g.members.is_empty() => "-".into(),
+            (None, _) => "?".into(),
+        }
+    }
+}
+
+/// [`group_lag`] plus the owner of every partition from DescribeGroups. Blocking.
+pub fn group_lag_with_owners(
+    opts: &KafkaOpts,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<GroupLag> {
+    let rows = group_lag(opts, group, topic, timeout)?;
+    let consumer = metadata_consumer(opts, Some(group))?;
+    let (view, describe_error) = match describe_group(&consumer, group, topic, timeout) {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    let partitions = rows
+        .into_iter()
+        .map(|offsets| OwnedPartition {
+            owner: view
+                .as_ref()
+                .and_then(|v| v.owner(offsets.partition))
+                .map(GroupMember::label),
+            offsets,
+        })
+        .collect();
+    Ok(GroupLag {
+        group: view,
+        describe_error,
+        partitions,
+    })
 }

@@ -1,10 +1,12 @@
-//! Background lag measurement and the stuck-partition watchdog.
+//! Background lag measurement, the stuck-partition watchdog and the unowned-partition check.
 //!
 //! Lag is the broker's truth, not the consumer's: high watermark minus the group's *committed*
 //! offset, read through a separate client that is not a group member, so the measurement
 //! never stalls the poll loop and keeps working while the sink is stalled.
 
 use crate::config::KafkaOpts;
+use crate::group::describe_group;
+use crate::heal::{HealAction, SelfHeal};
 use crate::source::{KafkaHealth, SharedTracker};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -34,8 +36,29 @@ pub struct LagConfig {
 pub struct LagView {
     /// Whether the broker answered the last metadata request (`None` before the first).
     pub metadata: Option<Result<(), String>>,
-    /// Stuck partitions and their lag.
+    /// Stuck partitions of this member and their lag.
     pub stuck: Vec<(i32, i64)>,
+    /// The group's side: partitions nobody owns.
+    pub group: GroupCheck,
+}
+
+/// The unowned-partition check, from the group's own view (see [`crate::group`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupCheck {
+    /// Partitions with lag that no live member has owned, and whose committed offset has not
+    /// moved, for `--stuck-after`; with their lag.
+    pub unowned: Vec<(i32, i64)>,
+    /// The members the coordinator still lists, as `id@host`.
+    pub members: String,
+    /// Whether the coordinator reported assignments (if not, only this member's partitions
+    /// have a known owner).
+    pub assignments_reported: bool,
+    /// Leave-and-rejoin attempts since the partitions were last owned.
+    pub rejoins: u32,
+    /// Whether the attempts are used up.
+    pub gave_up: bool,
+    /// Why the group could not be described, if it could not.
+    pub error: Option<String>,
 }
 
 /// Shared view of the last measurement.
@@ -65,9 +88,9 @@ impl Watchdog {
         lag > 0 && now.duration_since(entry.1) >= stuck_after
     }
 
-    /// Forgets partitions that are no longer assigned.
-    pub fn retain(&mut self, assigned: &[i32]) {
-        self.last.retain(|p, _| assigned.contains(p));
+    /// Forgets the partitions `keep` rejects (revoked ones, or ones this member now owns).
+    pub fn retain(&mut self, mut keep: impl FnMut(i32) -> bool) {
+        self.last.retain(|p, _| keep(*p));
     }
 }
 
@@ -80,7 +103,6 @@ pub fn run_lag_monitor(
     view: SharedLagView,
     stop: Arc<AtomicBool>,
 ) {
-    const TIMEOUT: Duration = Duration::from_secs(5);
     let client: BaseConsumer = match config
         .kafka
         .client_config(&[
@@ -95,14 +117,66 @@ pub fn run_lag_monitor(
             return;
         }
     };
-    let mut watchdog = Watchdog::default();
-    let mut reported: Vec<i32> = Vec::new();
+    let mut monitor = Monitor {
+        config,
+        client,
+        mine: Watchdog::default(),
+        others: Watchdog::default(),
+        heal: None,
+        reported: Vec::new(),
+        unowned_before: false,
+        gave_up_logged: false,
+    };
     while !stop.load(Ordering::SeqCst) {
         let now = Instant::now();
-        let metadata = client
-            .fetch_metadata(Some(&config.topic), TIMEOUT)
-            .map(|_| ())
+        let measured = monitor.measure(&tracker, &health, &metrics, now);
+        *view.lock().unwrap_or_else(|e| e.into_inner()) = measured;
+        let next = now + monitor.config.interval;
+        while Instant::now() < next && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The lag monitor's state between measurements.
+struct Monitor {
+    config: LagConfig,
+    client: BaseConsumer,
+    /// Progress of this member's partitions (the stuck-partition watchdog).
+    mine: Watchdog,
+    /// Progress of every other partition of the topic (the unowned-partition check). Kept
+    /// apart so a partition handed over to this member starts a fresh `--stuck-after`.
+    others: Watchdog,
+    heal: Option<SelfHeal>,
+    /// Partitions whose series were exported last time.
+    reported: Vec<i32>,
+    unowned_before: bool,
+    gave_up_logged: bool,
+}
+
+impl Monitor {
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    fn measure(
+        &mut self,
+        tracker: &SharedTracker,
+        health: &KafkaHealth,
+        metrics: &Metrics,
+        now: Instant,
+    ) -> LagView {
+        let topic = self.config.topic.clone();
+        let metadata = self
+            .client
+            .fetch_metadata(Some(&topic), Self::TIMEOUT)
             .map_err(|e| format!("metadata request failed: {e}"));
+        let partitions: Vec<i32> = match &metadata {
+            Ok(md) => md
+                .topics()
+                .iter()
+                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         if metadata.is_ok() {
             // The broker answers again: clear an "all brokers down" failure even if no
             // message has arrived since (an idle topic would otherwise stay not ready).
@@ -110,54 +184,129 @@ pub fn run_lag_monitor(
         }
         let assigned = tracker.assigned();
         let mut stuck = Vec::new();
+        let mut stalled_elsewhere = Vec::new();
+        let mut lags = Vec::new();
         let mut sum = 0;
-        if metadata.is_ok() && !assigned.is_empty() {
+        if !partitions.is_empty() {
             let mut tpl = TopicPartitionList::new();
-            for p in &assigned {
-                tpl.add_partition(&config.topic, *p);
+            for p in &partitions {
+                tpl.add_partition(&topic, *p);
             }
-            match client.committed_offsets(tpl, TIMEOUT) {
+            match self.client.committed_offsets(tpl, Self::TIMEOUT) {
                 Ok(committed) => {
-                    for &p in &assigned {
+                    for &p in &partitions {
                         let committed_offset =
-                            committed.find_partition(&config.topic, p).and_then(|e| {
-                                match e.offset() {
+                            committed
+                                .find_partition(&topic, p)
+                                .and_then(|e| match e.offset() {
                                     Offset::Offset(o) => Some(o),
                                     _ => None,
-                                }
-                            });
-                        let Ok((low, high)) = client.fetch_watermarks(&config.topic, p, TIMEOUT)
+                                });
+                        let Ok((low, high)) =
+                            self.client.fetch_watermarks(&topic, p, Self::TIMEOUT)
                         else {
                             continue;
                         };
                         let lag = (high - committed_offset.unwrap_or(low)).max(0);
-                        sum += lag;
-                        metrics.partition_offsets(&config.topic, p, committed_offset, high, lag);
-                        if watchdog.observe(p, committed_offset, lag, now, config.stuck_after) {
-                            stuck.push((p, lag));
+                        lags.push((p, lag));
+                        let after = self.config.stuck_after;
+                        if assigned.contains(&p) {
+                            sum += lag;
+                            metrics.partition_offsets(&topic, p, committed_offset, high, lag);
+                            if self.mine.observe(p, committed_offset, lag, now, after) {
+                                stuck.push((p, lag));
+                            }
+                        } else if self.others.observe(p, committed_offset, lag, now, after) {
+                            stalled_elsewhere.push(p);
                         }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "lag monitor: committed offsets unavailable"),
             }
         }
-        for p in reported.iter().filter(|p| !assigned.contains(p)) {
-            metrics.forget_partition(&config.topic, *p);
+        for p in self.reported.iter().filter(|p| !assigned.contains(p)) {
+            metrics.forget_partition(&topic, *p);
         }
-        watchdog.retain(&assigned);
-        reported = assigned;
+        self.mine.retain(|p| assigned.contains(&p));
+        self.others.retain(|p| !assigned.contains(&p));
         if !stuck.is_empty() {
-            tracing::warn!(?stuck, after = ?config.stuck_after, "partitions with lag made no progress");
+            tracing::warn!(?stuck, after = ?self.config.stuck_after, "partitions with lag made no progress");
         }
         metrics.lag_summary(sum, stuck.len());
-        *view.lock().unwrap_or_else(|e| e.into_inner()) = LagView {
-            metadata: Some(metadata),
+        let group = self.check_group(&stalled_elsewhere, &assigned, &lags, health, metrics, now);
+        self.reported = assigned;
+        LagView {
+            metadata: Some(metadata.map(|_| ())),
             stuck,
-        };
-        let next = now + config.interval;
-        while Instant::now() < next && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(50));
+            group,
         }
+    }
+
+    /// The unowned-partition check and the self-heal it drives.
+    fn check_group(
+        &mut self,
+        stalled: &[i32],
+        assigned: &[i32],
+        lags: &[(i32, i64)],
+        health: &KafkaHealth,
+        metrics: &Metrics,
+        now: Instant,
+    ) -> GroupCheck {
+        let mut check = GroupCheck::default();
+        // Describing the group costs two requests; only a stalled partition needs it.
+        if !stalled.is_empty() {
+            match describe_group(
+                &self.client,
+                &self.config.group,
+                &self.config.topic,
+                Self::TIMEOUT,
+            ) {
+                Ok(view) => {
+                    check.unowned = view
+                        .unowned(stalled, assigned)
+                        .into_iter()
+                        .map(|p| (p, lags.iter().find(|(q, _)| *q == p).map_or(0, |l| l.1)))
+                        .collect();
+                    check.members = view.member_labels();
+                    check.assignments_reported = view.assignments_reported();
+                }
+                Err(e) => check.error = Some(format!("{e:#}")),
+            }
+        }
+        metrics.unowned_partitions(check.unowned.len());
+        let unowned = !check.unowned.is_empty();
+        if unowned && !self.unowned_before {
+            tracing::error!(
+                group = %self.config.group,
+                partitions = ?check.unowned,
+                members = %check.members,
+                after = ?self.config.stuck_after,
+                "partitions with lag have no live owner in the consumer group"
+            );
+        } else if !unowned && self.unowned_before {
+            tracing::info!(group = %self.config.group, "every partition with lag has an owner again");
+        }
+        self.unowned_before = unowned;
+        let heal = self
+            .heal
+            .get_or_insert_with(|| SelfHeal::new(self.config.stuck_after));
+        let action = heal.decide(assigned.is_empty(), unowned, now);
+        match action {
+            HealAction::Rejoin(attempt) => {
+                tracing::warn!(group = %self.config.group, attempt, max = SelfHeal::MAX_ATTEMPTS, "this member owns nothing while partitions are unowned: rejoining the group");
+                metrics.group_rejoin();
+                health.request_rejoin();
+            }
+            HealAction::GaveUp(attempts) if !self.gave_up_logged => {
+                tracing::error!(group = %self.config.group, attempts, "rejoining did not give the unowned partitions an owner; staying not ready (the group coordinator needs attention)");
+                self.gave_up_logged = true;
+            }
+            HealAction::Healthy => self.gave_up_logged = false,
+            HealAction::Wait | HealAction::GaveUp(_) => {}
+        }
+        check.rejoins = heal.attempts();
+        check.gave_up = matches!(action, HealAction::GaveUp(_));
+        check
     }
 }
 
@@ -188,7 +337,7 @@ mod tests {
             !w.observe(0, Some(11), 3, t0 + Duration::from_secs(230), after),
             "idle before the lag counts as progress"
         );
-        w.retain(&[]);
+        w.retain(|_| false);
         assert!(
             !w.observe(0, Some(11), 3, t0 + Duration::from_secs(400), after),
             "forgotten after revoke"

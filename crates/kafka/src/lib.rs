@@ -10,6 +10,8 @@
 pub mod admin;
 pub mod config;
 pub mod dlq;
+pub mod group;
+pub mod heal;
 pub mod lag;
 pub mod producer;
 pub mod source;

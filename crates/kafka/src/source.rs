@@ -172,6 +172,9 @@ pub struct KafkaHealth {
     state: Mutex<GroupState>,
     /// Mirrors `state == Failed`, so the per-message recovery check is one atomic load.
     failed: AtomicBool,
+    /// Set by the lag monitor's self-heal (see `crate::heal`), taken by the poll loop, which
+    /// alone may touch the consumer.
+    rejoin: AtomicBool,
 }
 
 impl Default for KafkaHealth {
@@ -179,6 +182,7 @@ impl Default for KafkaHealth {
         Self {
             state: Mutex::new(GroupState::Joining),
             failed: AtomicBool::new(false),
+            rejoin: AtomicBool::new(false),
         }
     }
 }
@@ -194,6 +198,16 @@ impl KafkaHealth {
         self.failed
             .store(matches!(state, GroupState::Failed(_)), Ordering::SeqCst);
         *current = state;
+    }
+
+    /// Asks the poll loop to leave the group and join it again.
+    pub fn request_rejoin(&self) {
+        self.rejoin.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a rejoin was requested since the last call.
+    fn take_rejoin_request(&self) -> bool {
+        self.rejoin.swap(false, Ordering::SeqCst)
     }
 
     /// Clears a broker failure once the client is working again (a message arrived, or the
@@ -567,6 +581,18 @@ pub fn run_source(
     };
 
     while !stop.load(Ordering::SeqCst) && sink_open {
+        if shared.health.take_rejoin_request() {
+            // Self-heal (crate::heal): LeaveGroup, then a fresh JoinGroup. librdkafka runs
+            // the revoke callback first, so anything this member did own is drained and
+            // committed as on any rebalance, and it postpones the subscribe until the leave
+            // is done.
+            tracing::warn!(topic = %config.topic, "leaving the consumer group and joining again");
+            consumer.unsubscribe();
+            consumer
+                .subscribe(&[&config.topic])
+                .with_context(|| format!("subscribing to {} again", config.topic))?;
+            shared.health.set(GroupState::Joining);
+        }
         let generation = consumer.context().generation.load(Ordering::SeqCst);
 
         // Dispatch waiting messages while permits last, oldest first (offset order).

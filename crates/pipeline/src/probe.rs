@@ -1,11 +1,12 @@
-//! Readiness: the group is joined or joining, and Postgres answers a ping in time.
+//! Readiness: the group is joined or joining, Postgres answers a ping in time, no partition of
+//! this member is stuck, and no partition with lag has gone without an owner.
 
 use crate::backend::Backend;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use streamsre_kafka::lag::SharedLagView;
+use streamsre_kafka::lag::{GroupCheck, SharedLagView};
 use streamsre_kafka::source::{GroupState, KafkaHealth};
 use streamsre_telemetry::{DependencyStatus, ReadinessProbe};
 
@@ -69,6 +70,7 @@ impl ReadinessProbe for Probe {
                     ),
                 )
             };
+            let group = group_status(&view.group);
             let postgres = match self.sink.get() {
                 None => (
                     false,
@@ -95,7 +97,91 @@ impl ReadinessProbe for Probe {
                     ok: partitions.0,
                     detail: partitions.1,
                 },
+                group,
             ]
         })
+    }
+}
+
+/// The `group` dependency: not ready while partitions with lag have no live owner.
+fn group_status(check: &GroupCheck) -> DependencyStatus {
+    let (ok, detail) = if check.unowned.is_empty() {
+        let detail = match &check.error {
+            // Not a readiness failure by itself: the `kafka` dependency covers the broker.
+            Some(e) => format!("cannot describe the group to check ownership: {e}"),
+            None => "every partition with lag has an owner or is making progress".to_string(),
+        };
+        (true, detail)
+    } else {
+        let parts: Vec<String> = check
+            .unowned
+            .iter()
+            .map(|(p, lag)| format!("{p} (lag {lag})"))
+            .collect();
+        let mut detail = format!(
+            "partition(s) {} have had lag and no live owner for --stuck-after; the coordinator lists members: {}",
+            parts.join(", "),
+            check.members
+        );
+        if !check.assignments_reported {
+            detail.push_str(" (it reports no assignments, so only this member's own are known)");
+        }
+        if check.gave_up {
+            detail.push_str(&format!(
+                "; rejoined the group {} times without getting them: the group coordinator needs attention",
+                check.rejoins
+            ));
+        } else if check.rejoins > 0 {
+            detail.push_str(&format!(
+                "; rejoined the group {} time(s) so far",
+                check.rejoins
+            ));
+        }
+        (false, detail)
+    };
+    DependencyStatus {
+        name: "group",
+        ok,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_is_ready_unless_partitions_are_unowned() {
+        let healthy = group_status(&GroupCheck::default());
+        assert!(healthy.ok, "{}", healthy.detail);
+        let failed_describe = group_status(&GroupCheck {
+            error: Some("timed out".into()),
+            ..GroupCheck::default()
+        });
+        assert!(failed_describe.ok && failed_describe.detail.contains("timed out"));
+
+        let stuck = group_status(&GroupCheck {
+            unowned: vec![(0, 120), (3, 7)],
+            members: "c-1@127.0.0.1".into(),
+            assignments_reported: false,
+            rejoins: 5,
+            gave_up: true,
+            error: None,
+        });
+        assert!(!stuck.ok);
+        assert_eq!(stuck.name, "group");
+        for part in [
+            "0 (lag 120)",
+            "3 (lag 7)",
+            "c-1@127.0.0.1",
+            "5 times",
+            "reports no assignments",
+        ] {
+            assert!(
+                stuck.detail.contains(part),
+                "{part} missing from {}",
+                stuck.detail
+            );
+        }
     }
 }

@@ -110,6 +110,8 @@ pub struct Metrics {
     high_watermark: Family<PartitionLabels, Gauge>,
     lag_sum: Gauge,
     stuck_partitions: Gauge,
+    unowned_partitions: Gauge,
+    group_rejoins: Counter,
     rss_bytes: Gauge,
     dependency_up: Family<DependencyLabels, Gauge>,
     queue_messages: Gauge,
@@ -152,6 +154,8 @@ impl Metrics {
             high_watermark: Family::default(),
             lag_sum: Gauge::default(),
             stuck_partitions: Gauge::default(),
+            unowned_partitions: Gauge::default(),
+            group_rejoins: Counter::default(),
             rss_bytes: Gauge::default(),
             dependency_up: Family::default(),
             queue_messages: Gauge::default(),
@@ -260,6 +264,16 @@ impl Metrics {
             "stuck_partitions",
             "Assigned partitions with lag whose committed offset has not moved for --stuck-after",
             m.stuck_partitions.clone(),
+        );
+        registry.register(
+            "unowned_partitions",
+            "Partitions with lag that no live group member has owned, with no committed progress, for --stuck-after",
+            m.unowned_partitions.clone(),
+        );
+        registry.register(
+            "group_rejoins",
+            "Times this member left the group and joined again because it owned nothing while partitions were unowned",
+            m.group_rejoins.clone(),
         );
         registry.register(
             "dependency_up",
@@ -536,6 +550,16 @@ impl Metrics {
     pub fn lag_summary(&self, lag_sum: i64, stuck: usize) {
         self.lag_sum.set(lag_sum);
         self.stuck_partitions.set(stuck as i64);
+    }
+
+    /// Sets how many partitions have no live owner (see the lag monitor's group check).
+    pub fn unowned_partitions(&self, n: usize) {
+        self.unowned_partitions.set(n as i64);
+    }
+
+    /// Counts one leave-and-rejoin of the group by the self-heal.
+    pub fn group_rejoin(&self) {
+        self.group_rejoins.inc();
     }
 
     /// Renders the registry in the Prometheus text format (version 0.0.4).

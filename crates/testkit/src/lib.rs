@@ -541,6 +541,25 @@ pub struct OwnBroker {
     /// `host:port`.
     pub addr: String,
     dir: PathBuf,
+    bin: PathBuf,
+}
+
+/// Tansu 0.6.0 as published, without the coordinator fix the local stack's `tansu` carries
+/// (tools/tansu): the group tests reproduce the fault on it. Installed by
+/// `scripts/install-tansu.sh` (run by `make up` and `make test`).
+pub fn stock_tansu() -> PathBuf {
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+        });
+    let bin = home.join("tansu-0.6.0-stock/bin/tansu");
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/install-tansu.sh (make test runs it)",
+        bin.display()
+    );
+    bin
 }
 
 impl OwnBroker {
@@ -551,6 +570,11 @@ impl OwnBroker {
     /// 10-record batch returned 10 onwards), and a consumer fetches from such offsets after
     /// every pause or restart, so tests on it would lose events that streamsre never saw.
     pub async fn start() -> Self {
+        Self::start_bin(PathBuf::from("tansu")).await
+    }
+
+    /// Like [`OwnBroker::start`], running the broker binary `bin` (e.g. [`stock_tansu`]).
+    pub async fn start_bin(bin: PathBuf) -> Self {
         let addr = free_addr();
         let dir = std::env::temp_dir().join(unique("tansu"));
         std::fs::create_dir_all(&dir).expect("broker dir");
@@ -558,6 +582,7 @@ impl OwnBroker {
             child: None,
             addr,
             dir,
+            bin,
         };
         broker.restart().await;
         broker
@@ -593,7 +618,7 @@ impl OwnBroker {
     pub async fn restart(&mut self) {
         self.kill();
         let url = format!("tcp://{}", self.addr);
-        let child = Command::new("tansu")
+        let child = Command::new(&self.bin)
             .args([
                 "broker",
                 "--listener-url",
@@ -608,7 +633,12 @@ impl OwnBroker {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("tansu is needed (installed by `make up`)");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} is needed (installed by `make up`): {e}",
+                    self.bin.display()
+                )
+            });
         self.child = Some(child);
         let opts = self.opts();
         wait_for("the test broker to answer", Duration::from_secs(30), || {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 use streamsre_testkit::{
-    create_named_topic, create_topic, free_addr, http_get, scrape, total_lag, unique, wait_for,
-    Proc, TestDb, FAST_GROUP_OPTS,
+    brokers, create_named_topic, create_topic, free_addr, http_get, scrape, total_lag, unique,
+    wait_for, Proc, TestDb, FAST_GROUP_OPTS,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_streamsre");
@@ -24,6 +24,17 @@ pub fn dlq_topic(topic: &str) -> String {
 }
 
 pub fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc, String) {
+    consumer_at(&brokers(), topic, group, db, extra)
+}
+
+/// [`consumer`] on the broker at `brokers` (e.g. a test's own `OwnBroker`).
+pub fn consumer_at(
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    db: &TestDb,
+    extra: &[&str],
+) -> (Proc, String) {
     let addr = free_addr();
     let dlq = dlq_topic(topic);
     let mut args = vec![
@@ -48,12 +59,21 @@ pub fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc,
         BIN,
         "consume",
         &args,
-        &[("DATABASE_URL", &db.url), ("KAFKA_OPTS", FAST_GROUP_OPTS)],
+        &[
+            ("DATABASE_URL", &db.url),
+            ("KAFKA_OPTS", FAST_GROUP_OPTS),
+            ("KAFKA_BROKERS", brokers),
+        ],
     );
     (proc, addr)
 }
 
 pub fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
+    producer_at(&brokers(), topic, count, rate, seed)
+}
+
+/// [`producer`] on the broker at `brokers`.
+pub fn producer_at(brokers: &str, topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
     Proc::spawn(
         BIN,
         "produce",
@@ -70,12 +90,17 @@ pub fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
             "--hot-key-pct",
             "80",
         ],
-        &[],
+        &[("KAFKA_BROKERS", brokers)],
     )
 }
 
 pub async fn produce_all(topic: &str, count: u64, seed: u64) {
-    let mut p = producer(topic, count, 0, seed);
+    produce_all_at(&brokers(), topic, count, seed).await
+}
+
+/// [`produce_all`] on the broker at `brokers`.
+pub async fn produce_all_at(brokers: &str, topic: &str, count: u64, seed: u64) {
+    let mut p = producer_at(brokers, topic, count, 0, seed);
     let status = p.wait_exit(Duration::from_secs(120)).await.unwrap();
     assert!(
         status.success(),
@@ -173,6 +198,27 @@ pub async fn wait_lag_at_least(group: &str, topic: &str, at_least: i64, what: &s
         }
     })
     .await
+}
+
+/// Waits until the consumer serves `/readyz`: its ops server is up and it has subscribed, so
+/// it is joining the group.
+pub async fn wait_serving(addr: &str, proc: &mut Proc) {
+    wait_for(
+        "the consumer to serve /readyz",
+        Duration::from_secs(30),
+        || {
+            let running = proc.is_running();
+            let tail = proc.stderr_tail();
+            async move {
+                assert!(running, "consumer exited early\n{tail}");
+                http_get(addr, "/readyz")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        },
+    )
+    .await;
 }
 
 /// Polls `/readyz` until it answers `code`; returns the body.

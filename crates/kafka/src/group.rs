@@ -1,0 +1,272 @@
+//! The consumer group as its coordinator sees it: the members it still lists, their hosts and
+//! which partitions each one was assigned (DescribeGroups, through librdkafka), and the rule
+//! that turns that view into "partitions no live member owns".
+//!
+//! Why the group's own view and not just this member's: a member that was handed an empty
+//! assignment cannot tell "more members than partitions" from "the coordinator lost track of
+//! the partitions" by looking at itself. Only the coordinator's member list says whether
+//! somebody else owns the partitions whose lag is not moving.
+
+use rdkafka::consumer::Consumer;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// One member of the group, as the coordinator describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GroupMember {
+    /// The member id the coordinator gave it.
+    pub id: String,
+    /// The client's `client.id`.
+    pub client_id: String,
+    /// The host the member connected from (`/127.0.0.1` style, as Kafka reports it).
+    pub host: String,
+    /// Partitions of the topic assigned to it, or `None` when the coordinator sent no
+    /// assignment bytes at all (Tansu 0.6 never does; see the README's known limitations).
+    pub partitions: Option<Vec<i32>>,
+}
+
+impl GroupMember {
+    /// `id@host` (or just the id when the coordinator reports no host), for logs and `/readyz`.
+    pub fn label(&self) -> String {
+        let host = self.host.trim_start_matches('/');
+        if host.is_empty() {
+            self.id.clone()
+        } else {
+            format!("{}@{host}", self.id)
+        }
+    }
+}
+
+/// The coordinator's answer to DescribeGroups for one group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GroupView {
+    /// `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty`, `Dead`, …
+    pub state: String,
+    /// Members the coordinator still lists (dead ones included until it evicts them).
+    pub members: Vec<GroupMember>,
+}
+
+impl GroupView {
+    /// Whether the coordinator reported any member's assignment. Without assignments, the
+    /// owner of a partition is only known when it is this member.
+    pub fn assignments_reported(&self) -> bool {
+        self.members.iter().any(|m| m.partitions.is_some())
+    }
+
+    /// The member the coordinator says owns `partition`.
+    pub fn owner(&self, partition: i32) -> Option<&GroupMember> {
+        self.members.iter().find(|m| {
+            m.partitions
+                .as_ref()
+                .is_some_and(|parts| parts.contains(&partition))
+        })
+    }
+
+    /// Of the `stalled` partitions (lag that has not moved for `--stuck-after`), those that no
+    /// live member owns: neither this member (`mine`) nor any member in the coordinator's
+    /// assignments. A partition that is stalled at *its owner* is that owner's
+    /// `partitions` check, not this one.
+    pub fn unowned(&self, stalled: &[i32], mine: &[i32]) -> Vec<i32> {
+        stalled
+            .iter()
+            .copied()
+            .filter(|p| !mine.contains(p) && self.owner(*p).is_none())
+            .collect()
+    }
+
+    /// The members for a human: `a@host, b@host` or `none`.
+    pub fn member_labels(&self) -> String {
+        if self.members.is_empty() {
+            return "none".to_string();
+        }
+        self.members
+            .iter()
+            .map(GroupMember::label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Asks the coordinator of `group` for its members and their assignments on `topic`.
+/// Blocking: call it from a blocking context.
+pub fn describe_group<C: Consumer>(
+    client: &C,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<GroupView> {
+    let list = client
+        .fetch_group_list(Some(group), timeout)
+        .map_err(|e| anyhow::anyhow!("describing group {group}: {e}"))?;
+    let Some(info) = list.groups().iter().find(|g| g.name() == group) else {
+        // A group nobody has joined yet: no members, nothing owned.
+        return Ok(GroupView {
+            state: "Empty".to_string(),
+            members: vec![],
+        });
+    };
+    let members = info
+        .members()
+        .iter()
+        .map(|m| GroupMember {
+            id: m.id().to_string(),
+            client_id: m.client_id().to_string(),
+            host: m.client_host().to_string(),
+            partitions: m
+                .assignment()
+                .filter(|bytes| !bytes.is_empty())
+                .map(|bytes| {
+                    parse_assignment(bytes, topic).unwrap_or_else(|e| {
+                        // Unreadable bytes are not evidence that the member owns nothing:
+                        // count it as unknown rather than flag its partitions as unowned.
+                        tracing::warn!(member = m.id(), error = %e, "unreadable member assignment");
+                        Vec::new()
+                    })
+                }),
+        })
+        .collect();
+    Ok(GroupView {
+        state: info.state().to_string(),
+        members,
+    })
+}
+
+/// Decodes a consumer-protocol `MemberAssignment` (versions 0 to 3: int16 version, then an
+/// array of topic name + partition array, then user data) and returns the partitions of
+/// `topic`, sorted.
+pub fn parse_assignment(bytes: &[u8], topic: &str) -> Result<Vec<i32>, String> {
+    let mut r = Reader { bytes, at: 0 };
+    let version = r.i16()?;
+    if version < 0 {
+        return Err(format!("assignment version {version}"));
+    }
+    let topics = r.i32()?;
+    let mut out = BTreeSet::new();
+    for _ in 0..topics.max(0) {
+        let name = r.string()?;
+        let count = r.i32()?;
+        for _ in 0..count.max(0) {
+            let p = r.i32()?;
+            if name == topic {
+                out.insert(p);
+            }
+        }
+    }
+    // User data follows; it is the assignor's business, not ours.
+    Ok(out.into_iter().collect())
+}
+
+/// A big-endian cursor that refuses to read past the end instead of panicking.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self.at.checked_add(n).filter(|e| *e <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(format!(
+                "truncated assignment: needed {n} bytes at {} of {}",
+                self.at,
+                self.bytes.len()
+            ));
+        };
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn i16(&mut self) -> Result<i16, String> {
+        let b = self.take(2)?;
+        Ok(i16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        let b = self.take(4)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let len = self.i16()?;
+        let bytes = self.take(usize::try_from(len).map_err(|_| "null topic name".to_string())?)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| "topic name is not UTF-8".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes an assignment the way the Java and librdkafka clients do.
+    fn encode(version: i16, topics: &[(&str, &[i32])], user_data: &[u8]) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend((topics.len() as i32).to_be_bytes());
+        for (name, parts) in topics {
+            b.extend((name.len() as i16).to_be_bytes());
+            b.extend(name.as_bytes());
+            b.extend((parts.len() as i32).to_be_bytes());
+            for p in *parts {
+                b.extend(p.to_be_bytes());
+            }
+        }
+        b.extend((user_data.len() as i32).to_be_bytes());
+        b.extend(user_data);
+        b
+    }
+
+    #[test]
+    fn reads_the_partitions_of_our_topic_only() {
+        let bytes = encode(1, &[("other", &[0, 1]), ("orders", &[5, 0, 3])], b"x");
+        assert_eq!(parse_assignment(&bytes, "orders"), Ok(vec![0, 3, 5]));
+        assert_eq!(parse_assignment(&bytes, "missing"), Ok(vec![]));
+        assert_eq!(parse_assignment(&encode(0, &[], &[]), "orders"), Ok(vec![]));
+    }
+
+    #[test]
+    fn truncated_or_garbage_bytes_are_errors_not_panics() {
+        let bytes = encode(0, &[("orders", &[1, 2])], &[]);
+        for cut in 0..bytes.len() - 4 {
+            assert!(
+                parse_assignment(&bytes[..cut], "orders").is_err(),
+                "cut at {cut}"
+            );
+        }
+        assert!(parse_assignment(&[0xff, 0xff, 0, 0, 0, 1], "orders").is_err());
+        // A huge declared count must fail on the missing bytes, not allocate.
+        assert!(parse_assignment(&[0, 0, 0x7f, 0xff, 0xff, 0xff], "orders").is_err());
+    }
+
+    fn member(id: &str, parts: Option<&[i32]>) -> GroupMember {
+        GroupMember {
+            id: id.into(),
+            client_id: "rdkafka".into(),
+            host: "/127.0.0.1".into(),
+            partitions: parts.map(<[i32]>::to_vec),
+        }
+    }
+
+    #[test]
+    fn a_stalled_partition_is_unowned_only_when_nobody_holds_it() {
+        let view = GroupView {
+            state: "Stable".into(),
+            members: vec![member("a", Some(&[0, 1])), member("b", Some(&[]))],
+        };
+        // 0 is a's (stalled at its owner: a's own check), 4 is mine, 2 and 3 are nobody's.
+        assert_eq!(view.unowned(&[0, 2, 3, 4], &[4]), vec![2, 3]);
+        assert_eq!(view.owner(1).map(|m| m.id.as_str()), Some("a"));
+        assert!(view.assignments_reported());
+        assert_eq!(view.member_labels(), "a@127.0.0.1, b@127.0.0.1");
+    }
+
+    #[test]
+    fn without_reported_assignments_only_my_partitions_have_a_known_owner() {
+        let view = GroupView {
+            state: "Stable".into(),
+            members: vec![member("zombie", None), member("me", None)],
+        };
+        assert!(!view.assignments_reported());
+        assert_eq!(view.unowned(&[0, 1, 2], &[1]), vec![0, 2]);
+        assert_eq!(GroupView::default().member_labels(), "none");
+    }
+}
