@@ -2,7 +2,7 @@
 //! admin, metadata and group APIs.
 
 use crate::config::KafkaOpts;
-use crate::group::{describe_group, GroupMember, GroupView};
+use crate::group::{GroupDescriber, GroupMember, GroupView};
 use anyhow::{bail, Context};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -182,11 +182,11 @@ pub fn group_lag_with_owners(
     timeout: Duration,
 ) -> anyhow::Result<GroupLag> {
     let rows = group_lag(opts, group, topic, timeout)?;
-    let consumer = metadata_consumer(opts, Some(group))?;
-    let (view, describe_error) = match describe_group(&consumer, group, topic, timeout) {
-        Ok(v) => (Some(v), None),
-        Err(e) => (None, Some(format!("{e:#}"))),
-    };
+    let (view, describe_error) =
+        match GroupDescriber::new(opts, group).and_then(|d| d.describe(topic, timeout)) {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
     let partitions = rows
         .into_iter()
         .map(|offsets| OwnedPartition {

@@ -7,7 +7,11 @@
 //! the partitions" by looking at itself. Only the coordinator's member list says whether
 //! somebody else owns the partitions whose lag is not moving.
 
-use rdkafka::consumer::Consumer;
+use crate::config::KafkaOpts;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -87,48 +91,84 @@ impl GroupView {
     }
 }
 
-/// Asks the coordinator of `group` for its members and their assignments on `topic`.
-/// Blocking: call it from a blocking context.
-pub fn describe_group<C: Consumer>(
-    client: &C,
-    group: &str,
-    topic: &str,
-    timeout: Duration,
-) -> anyhow::Result<GroupView> {
-    let list = client
-        .fetch_group_list(Some(group), timeout)
-        .map_err(|e| anyhow::anyhow!("describing group {group}: {e}"))?;
-    let Some(info) = list.groups().iter().find(|g| g.name() == group) else {
-        // A group nobody has joined yet: no members, nothing owned.
-        return Ok(GroupView {
-            state: "Empty".to_string(),
-            members: vec![],
-        });
-    };
-    let members = info
-        .members()
-        .iter()
-        .map(|m| GroupMember {
-            id: m.id().to_string(),
-            client_id: m.client_id().to_string(),
-            host: m.client_host().to_string(),
-            partitions: m
-                .assignment()
-                .filter(|bytes| !bytes.is_empty())
-                .map(|bytes| {
-                    parse_assignment(bytes, topic).unwrap_or_else(|e| {
-                        // Unreadable bytes are not evidence that the member owns nothing:
-                        // count it as unknown rather than flag its partitions as unowned.
-                        tracing::warn!(member = m.id(), error = %e, "unreadable member assignment");
-                        Vec::new()
-                    })
-                }),
+/// A client of its own for DescribeGroups, whose connection errors stay out of the logs: a
+/// broker that cannot describe groups drops the connection (Tansu's sqlite storage does), and
+/// librdkafka would report that as "all brokers down" although nothing is down. The failure
+/// reaches the caller as the `Err` of [`GroupDescriber::describe`] instead.
+pub struct GroupDescriber {
+    client: BaseConsumer<QuietContext>,
+    group: String,
+}
+
+/// Routes librdkafka's own log lines and errors to `debug`.
+struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        tracing::debug!(?level, fac, log_message, "group describe client");
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "group describe client");
+    }
+}
+
+/// Never subscribes: the client only asks the coordinator, it is not a member.
+impl ConsumerContext for QuietContext {}
+
+impl GroupDescriber {
+    /// A describe client for `group` on the brokers of `opts`.
+    pub fn new(opts: &KafkaOpts, group: &str) -> anyhow::Result<Self> {
+        let client = opts
+            .client_config(&[("group.id", group), ("enable.auto.commit", "false")])
+            .create_with_context(QuietContext)
+            .map_err(|e| anyhow::anyhow!("creating the group describe client: {e}"))?;
+        Ok(Self {
+            client,
+            group: group.to_string(),
         })
-        .collect();
-    Ok(GroupView {
-        state: info.state().to_string(),
-        members,
-    })
+    }
+
+    /// Asks the coordinator for the group's members and their assignments on `topic`.
+    /// Blocking: call it from a blocking context.
+    pub fn describe(&self, topic: &str, timeout: Duration) -> anyhow::Result<GroupView> {
+        let group = self.group.as_str();
+        let list = self
+            .client
+            .fetch_group_list(Some(group), timeout)
+            .map_err(|e| anyhow::anyhow!("describing group {group}: {e}"))?;
+        let Some(info) = list.groups().iter().find(|g| g.name() == group) else {
+            // A group nobody has joined yet: no members, nothing owned.
+            return Ok(GroupView {
+                state: "Empty".to_string(),
+                members: vec![],
+            });
+        };
+        let members = info
+            .members()
+            .iter()
+            .map(|m| GroupMember {
+                id: m.id().to_string(),
+                client_id: m.client_id().to_string(),
+                host: m.client_host().to_string(),
+                partitions: m
+                    .assignment()
+                    .filter(|bytes| !bytes.is_empty())
+                    .map(|bytes| {
+                        parse_assignment(bytes, topic).unwrap_or_else(|e| {
+                            // Unreadable bytes are not evidence that the member owns nothing:
+                            // count it as owning nothing known, and say why.
+                            tracing::warn!(member = m.id(), error = %e, "unreadable member assignment");
+                            Vec::new()
+                        })
+                    }),
+            })
+            .collect();
+        Ok(GroupView {
+            state: info.state().to_string(),
+            members,
+        })
+    }
 }
 
 /// Decodes a consumer-protocol `MemberAssignment` (versions 0 to 3: int16 version, then an

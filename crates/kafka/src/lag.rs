@@ -5,7 +5,7 @@
 //! never stalls the poll loop and keeps working while the sink is stalled.
 
 use crate::config::KafkaOpts;
-use crate::group::describe_group;
+use crate::group::{GroupDescriber, GroupView};
 use crate::heal::{HealAction, SelfHeal};
 use crate::source::{KafkaHealth, SharedTracker};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -48,8 +48,8 @@ pub struct GroupCheck {
     /// Partitions with lag that no live member has owned, and whose committed offset has not
     /// moved, for `--stuck-after`; with their lag.
     pub unowned: Vec<(i32, i64)>,
-    /// The members the coordinator still lists, as `id@host`.
-    pub members: String,
+    /// The members the coordinator still lists, as `id@host` (`None`: it could not be asked).
+    pub members: Option<String>,
     /// Whether the coordinator reported assignments (if not, only this member's partitions
     /// have a known owner).
     pub assignments_reported: bool,
@@ -117,9 +117,18 @@ pub fn run_lag_monitor(
             return;
         }
     };
+    let describer = match GroupDescriber::new(&config.kafka, &config.group) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::error!(error = %e, "lag monitor: the unowned-partition check is off");
+            None
+        }
+    };
     let mut monitor = Monitor {
         config,
         client,
+        describer,
+        describe_failed: None,
         mine: Watchdog::default(),
         others: Watchdog::default(),
         heal: None,
@@ -142,6 +151,10 @@ pub fn run_lag_monitor(
 struct Monitor {
     config: LagConfig,
     client: BaseConsumer,
+    describer: Option<GroupDescriber>,
+    /// When DescribeGroups last failed, and why: it is asked again only `--stuck-after` later,
+    /// so a broker that cannot answer it is not asked every interval.
+    describe_failed: Option<(Instant, String)>,
     /// Progress of this member's partitions (the stuck-partition watchdog).
     mine: Watchdog,
     /// Progress of every other partition of the topic (the unowned-partition check). Kept
@@ -255,22 +268,44 @@ impl Monitor {
         let mut check = GroupCheck::default();
         // Describing the group costs two requests; only a stalled partition needs it.
         if !stalled.is_empty() {
-            match describe_group(
-                &self.client,
-                &self.config.group,
-                &self.config.topic,
-                Self::TIMEOUT,
-            ) {
+            let view: Result<GroupView, String> = match &self.describe_failed {
+                Some((at, error)) if now < *at + self.config.stuck_after => Err(error.clone()),
+                _ => {
+                    let result = match &self.describer {
+                        Some(d) => d
+                            .describe(&self.config.topic, Self::TIMEOUT)
+                            .map_err(|e| format!("{e:#}")),
+                        None => Err("no describe client".to_string()),
+                    };
+                    match &result {
+                        Err(e) => {
+                            if self.describe_failed.is_none() {
+                                tracing::warn!(error = %e, "cannot describe the consumer group; judging ownership from this member's own assignment");
+                            }
+                            self.describe_failed = Some((now, e.clone()));
+                        }
+                        Ok(_) => self.describe_failed = None,
+                    }
+                    result
+                }
+            };
+            let unowned = match &view {
+                Ok(view) => view.unowned(stalled, assigned),
+                // The coordinator cannot be asked (Tansu's sqlite storage fails every
+                // DescribeGroups): fall back on what this member knows. `stalled` holds only
+                // partitions that are not its own, and nobody has moved them.
+                Err(_) => stalled.to_vec(),
+            };
+            check.unowned = unowned
+                .into_iter()
+                .map(|p| (p, lags.iter().find(|(q, _)| *q == p).map_or(0, |l| l.1)))
+                .collect();
+            match view {
                 Ok(view) => {
-                    check.unowned = view
-                        .unowned(stalled, assigned)
-                        .into_iter()
-                        .map(|p| (p, lags.iter().find(|(q, _)| *q == p).map_or(0, |l| l.1)))
-                        .collect();
-                    check.members = view.member_labels();
+                    check.members = Some(view.member_labels());
                     check.assignments_reported = view.assignments_reported();
                 }
-                Err(e) => check.error = Some(format!("{e:#}")),
+                Err(e) => check.error = Some(e),
             }
         }
         metrics.unowned_partitions(check.unowned.len());
@@ -279,7 +314,8 @@ impl Monitor {
             tracing::error!(
                 group = %self.config.group,
                 partitions = ?check.unowned,
-                members = %check.members,
+                members = check.members.as_deref().unwrap_or("unknown"),
+                describe_error = check.error.as_deref().unwrap_or(""),
                 after = ?self.config.stuck_after,
                 "partitions with lag have no live owner in the consumer group"
             );

@@ -119,12 +119,20 @@ fn group_status(check: &GroupCheck) -> DependencyStatus {
             .map(|(p, lag)| format!("{p} (lag {lag})"))
             .collect();
         let mut detail = format!(
-            "partition(s) {} have had lag and no live owner for --stuck-after; the coordinator lists members: {}",
-            parts.join(", "),
-            check.members
+            "partition(s) {} have had lag and no live owner for --stuck-after; ",
+            parts.join(", ")
         );
-        if !check.assignments_reported {
-            detail.push_str(" (it reports no assignments, so only this member's own are known)");
+        match (&check.members, &check.error) {
+            (Some(members), _) => {
+                detail.push_str(&format!("the coordinator lists members: {members}"));
+                if !check.assignments_reported {
+                    detail.push_str(" (it reports no assignments, so only this member's own are known)");
+                }
+            }
+            (None, error) => detail.push_str(&format!(
+                "the coordinator could not be asked who owns them ({}), so this is this member's view: they are not its own and nobody moves them",
+                error.as_deref().unwrap_or("no answer")
+            )),
         }
         if check.gave_up {
             detail.push_str(&format!(
@@ -162,7 +170,7 @@ mod tests {
 
         let stuck = group_status(&GroupCheck {
             unowned: vec![(0, 120), (3, 7)],
-            members: "c-1@127.0.0.1".into(),
+            members: Some("c-1@127.0.0.1".into()),
             assignments_reported: false,
             rejoins: 5,
             gave_up: true,
