@@ -248,6 +248,29 @@ async fn on_stock_tansu_a_dead_members_partitions_are_reported_unowned() {
     );
     assert_eq!(scrape(&addr_a, "group_rejoins_total").await.unwrap(), 0.0);
 
+    // `streamsre lag` shows the owner column; this broker cannot say who owns what, and the
+    // command says so instead of printing `-` (nobody) for partitions a live member holds.
+    let mut lag = Proc::spawn(
+        BIN,
+        "lag",
+        &["lag", "--group", &group, "--topic", &topic],
+        &[("KAFKA_BROKERS", broker.addr.as_str())],
+    );
+    assert!(lag
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .success());
+    let table = lag.stdout();
+    assert!(table.contains("OWNER"), "{table}");
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(rows.len(), PARTITIONS as usize, "{table}");
+    assert!(rows.iter().all(|r| r.ends_with(" ?")), "{table}");
+    assert!(table.contains("owners unknown"), "{table}");
+
     // A new member changes the membership: the coordinator rebalances and assigns everything.
     let (mut d, addr_d) = member(&broker.addr, &topic, &group, &db, "10s");
     wait_for(

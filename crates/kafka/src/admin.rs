@@ -203,3 +203,69 @@ pub fn group_lag_with_owners(
         partitions,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(partition: i32, owner: Option<&str>) -> OwnedPartition {
+        OwnedPartition {
+            offsets: PartitionLag {
+                partition,
+                committed: Some(1),
+                low_watermark: 0,
+                high_watermark: 5,
+                lag: 4,
+            },
+            owner: owner.map(str::to_string),
+        }
+    }
+
+    fn report(members: Vec<GroupMember>) -> GroupLag {
+        GroupLag {
+            group: Some(GroupView {
+                state: "Stable".into(),
+                members,
+            }),
+            describe_error: None,
+            partitions: vec![],
+        }
+    }
+
+    #[test]
+    fn the_owner_column_tells_nobody_from_unknown() {
+        let member = |id: &str, parts: Option<Vec<i32>>| GroupMember {
+            id: id.into(),
+            client_id: "c".into(),
+            host: "/10.0.0.7".into(),
+            partitions: parts,
+        };
+        let known = report(vec![member("m1", Some(vec![0]))]);
+        assert_eq!(
+            known.owner_cell(&row(0, Some("m1@10.0.0.7"))),
+            "m1@10.0.0.7"
+        );
+        assert_eq!(
+            known.owner_cell(&row(1, None)),
+            "-",
+            "reported, and nobody has it"
+        );
+        let silent = report(vec![member("m1", None)]);
+        assert_eq!(
+            silent.owner_cell(&row(1, None)),
+            "?",
+            "members without assignments"
+        );
+        assert_eq!(
+            report(vec![]).owner_cell(&row(1, None)),
+            "-",
+            "no members at all"
+        );
+        let failed = GroupLag {
+            group: None,
+            describe_error: Some("timed out".into()),
+            partitions: vec![],
+        };
+        assert_eq!(failed.owner_cell(&row(1, None)), "?");
+    }
+}
