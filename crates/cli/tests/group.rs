@@ -1,6 +1,6 @@
 //! Group membership faults, with real processes on real brokers. Two Tansu 0.6.0 builds take
 //! part: the published one (`stock_tansu`), whose group coordinator leaves partitions
-//! unowned after certain member deaths, and the local stack's, which carries the two-line fix
+//! unowned after certain member deaths, and the local stack's, which carries the fixes
 //! in `vendor/tansu-broker` (see `tools/tansu/README.md`). On the first, streamsre must report
 //! the unowned partitions and heal what a member can heal; on the second, the same sequences
 //! must simply work.
@@ -15,8 +15,9 @@ use streamsre_testkit::{
 
 const N: u64 = 12_000;
 
-/// A topic (and its DLQ topic), a group and a database on `brokers`, with a backlog of `N`.
-async fn backlog(brokers: &str) -> (String, String, TestDb) {
+/// A topic (and its DLQ topic), a group and a database on `brokers`, with a backlog of
+/// `upfront` events.
+async fn backlog(brokers: &str, upfront: u64) -> (String, String, TestDb) {
     let opts = streamsre_kafka::KafkaOpts {
         brokers: brokers.to_string(),
         extra: vec![],
@@ -27,7 +28,7 @@ async fn backlog(brokers: &str) -> (String, String, TestDb) {
             .await
             .unwrap();
     }
-    produce_all_at(brokers, &topic, N, 91).await;
+    produce_all_at(brokers, &topic, upfront, 91).await;
     (
         topic,
         streamsre_testkit::unique("g"),
@@ -153,7 +154,7 @@ async fn finish(
 #[tokio::test(flavor = "multi_thread")]
 async fn on_stock_tansu_a_stuck_group_is_reported_and_healed_by_a_rejoin() {
     let broker = OwnBroker::start_bin(stock_tansu()).await;
-    let (topic, group, db) = backlog(&broker.addr).await;
+    let (topic, group, db) = backlog(&broker.addr, N).await;
     let (mut c, addr_c, reported) =
         kill_a_member_while_joining(&broker.addr, &topic, &group, &db, "10s").await;
     let detail = reported
@@ -179,40 +180,53 @@ async fn on_stock_tansu_a_stuck_group_is_reported_and_healed_by_a_rejoin() {
 /// gets the partitions by itself, no rejoin needed, and nothing is lost or applied twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn on_the_stack_broker_a_member_killed_while_joining_leaves_nothing_stuck() {
-    let (topic, group, db) = backlog(&brokers()).await;
+    let (topic, group, db) = backlog(&brokers(), N).await;
     // A generous --stuck-after: the fix alone must get the partitions owned, long before it.
     let (mut c, addr_c, reported) =
         kill_a_member_while_joining(&brokers(), &topic, &group, &db, "30s").await;
     assert_eq!(reported, None, "reported unowned partitions");
     assert_eq!(scrape(&addr_c, "group_rejoins_total").await.unwrap(), 0.0);
+    wait_owns_every_partition(&addr_c).await;
+    finish(None, &group, &topic, db, &mut [&mut c]).await;
+}
+
+/// Waits until the member at `addr` owns every partition of the topic.
+async fn wait_owns_every_partition(addr: &str) {
     wait_for(
-        "every partition at the survivor",
+        "every partition at one member",
         Duration::from_secs(60),
         || async {
-            match scrape(&addr_c, "assigned_partitions").await {
+            match scrape(addr, "assigned_partitions").await {
                 Ok(n) if n == PARTITIONS as f64 => Ok(()),
                 other => Err(format!("{other:?}")),
             }
         },
     )
     .await;
-    finish(None, &group, &topic, db, &mut [&mut c]).await;
 }
 
-/// Two members share the partitions; one is killed right after it got its share. Returns the
-/// survivor.
+/// Two members share the partitions; one is killed right after it got its share, while the
+/// second half of the `N` events streams in (so the dead member's partitions keep gaining
+/// lag, however fast the first half was drained). Returns the survivor and the producer.
 async fn kill_a_member_with_partitions(
     brokers: &str,
     topic: &str,
     group: &str,
     db: &TestDb,
-) -> (Proc, String) {
+) -> (Proc, String, Proc) {
     let (mut a, addr_a) = member(brokers, topic, group, db, "10s");
     wait_assigned(&addr_a, &mut a).await;
+    let prod = producer_at(brokers, topic, N / 2, 200, 93);
     let (mut b, addr_b) = member(brokers, topic, group, db, "10s");
     wait_assigned(&addr_b, &mut b).await;
     b.sigkill();
-    (a, addr_a)
+    (a, addr_a, prod)
+}
+
+/// Waits for a producer to deliver everything it was asked to.
+async fn wait_produced(prod: &mut Proc) {
+    let status = prod.wait_exit(Duration::from_secs(120)).await.unwrap();
+    assert!(status.success(), "{}", prod.stderr_tail());
 }
 
 /// On the published Tansu the dead member's partitions stay assigned to it after its session
@@ -222,8 +236,9 @@ async fn kill_a_member_with_partitions(
 #[tokio::test(flavor = "multi_thread")]
 async fn on_stock_tansu_a_dead_members_partitions_are_reported_unowned() {
     let broker = OwnBroker::start_bin(stock_tansu()).await;
-    let (topic, group, db) = backlog(&broker.addr).await;
-    let (mut a, addr_a) = kill_a_member_with_partitions(&broker.addr, &topic, &group, &db).await;
+    let (topic, group, db) = backlog(&broker.addr, N / 2).await;
+    let (mut a, addr_a, mut prod) =
+        kill_a_member_with_partitions(&broker.addr, &topic, &group, &db).await;
     let detail = wait_for(
         "the survivor to report unowned partitions",
         Duration::from_secs(90),
@@ -287,6 +302,7 @@ async fn on_stock_tansu_a_dead_members_partitions_are_reported_unowned() {
         },
     )
     .await;
+    wait_produced(&mut prod).await;
     finish(Some(&broker), &group, &topic, db, &mut [&mut a, &mut d]).await;
 }
 
@@ -294,20 +310,12 @@ async fn on_stock_tansu_a_dead_members_partitions_are_reported_unowned() {
 /// given every partition.
 #[tokio::test(flavor = "multi_thread")]
 async fn on_the_stack_broker_the_survivor_takes_over_a_dead_members_partitions() {
-    let (topic, group, db) = backlog(&brokers()).await;
-    let (mut a, addr_a) = kill_a_member_with_partitions(&brokers(), &topic, &group, &db).await;
-    wait_for(
-        "every partition at the survivor",
-        Duration::from_secs(60),
-        || async {
-            match scrape(&addr_a, "assigned_partitions").await {
-                Ok(n) if n == PARTITIONS as f64 => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        },
-    )
-    .await;
+    let (topic, group, db) = backlog(&brokers(), N / 2).await;
+    let (mut a, addr_a, mut prod) =
+        kill_a_member_with_partitions(&brokers(), &topic, &group, &db).await;
+    wait_owns_every_partition(&addr_a).await;
     assert_eq!(scrape(&addr_a, "group_rejoins_total").await.unwrap(), 0.0);
+    wait_produced(&mut prod).await;
     finish(None, &group, &topic, db, &mut [&mut a]).await;
 }
 

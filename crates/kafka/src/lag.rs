@@ -125,13 +125,13 @@ pub fn run_lag_monitor(
         }
     };
     let mut monitor = Monitor {
+        heal: SelfHeal::new(config.stuck_after),
         config,
         client,
         describer,
         describe_failed: None,
         mine: Watchdog::default(),
         others: Watchdog::default(),
-        heal: None,
         reported: Vec::new(),
         unowned_before: false,
         gave_up_logged: false,
@@ -160,7 +160,7 @@ struct Monitor {
     /// Progress of every other partition of the topic (the unowned-partition check). Kept
     /// apart so a partition handed over to this member starts a fresh `--stuck-after`.
     others: Watchdog,
-    heal: Option<SelfHeal>,
+    heal: SelfHeal,
     /// Partitions whose series were exported last time.
     reported: Vec<i32>,
     unowned_before: bool,
@@ -323,9 +323,7 @@ impl Monitor {
             tracing::info!(group = %self.config.group, "every partition with lag has an owner again");
         }
         self.unowned_before = unowned;
-        let heal = self
-            .heal
-            .get_or_insert_with(|| SelfHeal::new(self.config.stuck_after));
+        let heal = &mut self.heal;
         let action = heal.decide(assigned.is_empty(), unowned, now);
         match action {
             HealAction::Rejoin(attempt) => {

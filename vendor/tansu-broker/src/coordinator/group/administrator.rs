@@ -1354,7 +1354,16 @@ where
                 })
         });
 
-        original > self.members.len()
+        // STREAMSRE PATCH (third change): an eviction is a membership change, so it starts a
+        // new generation. Upstream kept the generation, so a leader that had computed its
+        // assignments while the evicted member was still listed could complete the
+        // generation with them (its SyncGroup passed the generation check): the partitions it
+        // gave the dead member stayed unowned, and no later eviction could free them.
+        let evicted = original > self.members.len();
+        if evicted {
+            self.generation_id += 1;
+        }
+        evicted
     }
 }
 
@@ -1965,7 +1974,7 @@ where
             return (self.into(), sync_group_response.into());
         }
 
-        // STREAMSRE PATCH (first of two changes to this crate): answer a SyncGroup from anyone but
+        // STREAMSRE PATCH (first of three changes to this crate): answer a SyncGroup from anyone but
         // the elected leader with RebalanceInProgress, *including when there is no leader*.
         // Upstream used `is_some_and`, so when `missed_heartbeat` (called by
         // `Controller::sync` just before this) had evicted a dead leader, a follower's
@@ -2681,7 +2690,7 @@ where
             );
         }
 
-        // STREAMSRE PATCH (second and last change): only *detect* an expired member here, on a
+        // STREAMSRE PATCH (second change): only *detect* an expired member here, on a
         // copy. Upstream removed it from `self`, which stays Formed, so the Wrapper-level
         // `missed_heartbeat` that `Controller::heartbeat` runs next found nothing to evict and
         // never re-formed the group: the survivors rejoined into the old generation (a rejoin
