@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy bench clean-stack
+.PHONY: build up down demo test lint check-deploy bench sweep clean-stack
 
 build: ## Release binary
 	$(CARGO) build --release --bin streamsre
@@ -35,6 +35,9 @@ test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end
 
 bench: up ## Criterion micro-benchmarks + end-to-end throughput against the per-event baseline
 	scripts/bench.sh target/release/streamsre
+
+sweep: up ## Throughput of consume over a grid of flow/batching flags (Markdown table on stdout)
+	scripts/sweep.sh target/release/streamsre
 
 clean-stack: down ## Stop and delete local broker data and logs
 	rm -rf .stack

@@ -206,8 +206,8 @@ fn every_alert_queries_exported_metrics() {
     }
     assert_eq!(
         exprs.len(),
-        5,
-        "five alerts: lag, error rate, DLQ, not ready, stuck"
+        6,
+        "six alerts: lag, error rate, DLQ, not ready, stuck, unowned"
     );
     for expr in exprs {
         for name in metric_names(&expr) {

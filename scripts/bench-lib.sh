@@ -1,0 +1,72 @@
+# Shared by scripts/bench.sh and scripts/sweep.sh (source it; needs BIN, STACK and the
+# stack's env). A bench-owned memory-storage Tansu, fresh databases, and one consumer run
+# measured to its exact row count.
+#
+# Memory storage skips records when a fetch starts inside a stored batch (see the README's
+# known limitations); these consumers start from offset 0 and must reach an exact count, so a
+# loss would time the run out instead of passing silently.
+PORT=${BENCH_BROKER_PORT:-9093}
+BROKER=127.0.0.1:$PORT
+ADMIN_URL=$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?|$)#/postgres\1#')
+GROUP_OPTS="session.timeout.ms=6000;heartbeat.interval.ms=1000"
+consumer=""
+broker=""
+
+bench_cleanup() {
+  [ -n "$consumer" ] && kill -TERM "$consumer" 2>/dev/null || true
+  [ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null || true
+}
+
+# Starts the bench's own broker and waits until it answers.
+start_bench_broker() {
+  echo "bench: starting a memory-storage Tansu on $BROKER"
+  tansu broker --listener-url "tcp://$BROKER" --advertised-listener-url "tcp://$BROKER" \
+    --storage-engine memory://tansu/ >"$STACK/bench-tansu.log" 2>&1 &
+  broker=$!
+  trap bench_cleanup EXIT
+  for _ in $(seq 1 60); do "$BIN" topic list --brokers "$BROKER" >/dev/null 2>&1 && return; sleep 0.5; done
+  echo "bench: the broker did not answer; see $STACK/bench-tansu.log" >&2
+  exit 1
+}
+
+# fresh_db NAME → prints its URL.
+fresh_db() {
+  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+  echo "$DATABASE_URL" | sed -E "s#/[^/?]*(\?|\$)#/$1\1#"
+}
+
+drop_db() { psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
+
+# new_topic PREFIX COUNT SEED → creates a 12-partition topic holding COUNT events of 512 B and
+# prints its name.
+new_topic() {
+  local topic=$1.$$.$RANDOM
+  "$BIN" topic create "$topic" --partitions 12 --brokers "$BROKER" >/dev/null
+  "$BIN" produce --brokers "$BROKER" --topic "$topic" --count "$2" --rate 0 --msg-size 512 \
+    --seed "$3" | sed 's/^/bench: /' >&2
+  echo "$topic"
+}
+
+# run_consumer NAME TOPIC COUNT DB_URL EXTRA_ARGS... → prints the JSON summary and writes the
+# consumer's peak RSS (kB) to $STACK/bench-NAME.peak_kb and its /metrics to
+# $STACK/bench-NAME.metrics (it runs in a subshell).
+run_consumer() {
+  local name=$1 topic=$2 count=$3 url=$4; shift 4
+  local addr=127.0.0.1:$((20000 + RANDOM % 20000))
+  KAFKA_OPTS="$GROUP_OPTS" "$BIN" consume --brokers "$BROKER" --topic "$topic" --group "bench-$name-$$-$RANDOM" \
+    --database-url "$url" --metrics-addr "$addr" --summary-format json "$@" \
+    >"$STACK/bench-$name.out" 2>"$STACK/bench-$name.log" &
+  consumer=$!
+  local deadline=$((SECONDS + 900))
+  until [ "$(psql "$url" -tAc 'select count(*) from processed_events' 2>/dev/null || echo 0)" -ge "$count" ]; do
+    kill -0 "$consumer" 2>/dev/null || { echo "bench: $name consumer died; see $STACK/bench-$name.log" >&2; exit 1; }
+    [ $SECONDS -lt $deadline ] || { echo "bench: $name timed out" >&2; kill -TERM "$consumer"; exit 1; }
+    sleep 0.2
+  done
+  awk '/VmHWM/ {print $2}' "/proc/$consumer/status" >"$STACK/bench-$name.peak_kb"
+  curl -fs "http://$addr/metrics" >"$STACK/bench-$name.metrics" || true
+  kill -TERM "$consumer"; wait "$consumer"; consumer=""
+  tail -n 1 "$STACK/bench-$name.out"
+}
+
+json_field() { sed -E "s/.*\"$1\":([0-9.eE+-]+).*/\1/"; }
