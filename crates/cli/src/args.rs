@@ -486,8 +486,11 @@ pub struct ConsumeArgs {
     /// Consumer group id.
     #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
     pub group: String,
-    /// Most messages between fetch and durable write; the memory bound of the pipeline.
-    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 64)]
+    /// Most messages between fetch and durable write: a hard cap that keeps bookkeeping
+    /// finite. Memory is bounded by --memory-budget (bytes in flight count against it) and
+    /// concurrency by --sink-workers; the seed's worker-pool size maps to --sink-workers, not
+    /// to this (at 64 it left four lanes about 16 rows per transaction: see docs/perf/sweep.md).
+    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 16384)]
     pub max_inflight: usize,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:2112")]
@@ -514,7 +517,7 @@ pub struct ConsumeArgs {
     pub policy: PolicyArg,
     /// Bytes the pipeline may hold (queued + in flight; a quarter of it caps librdkafka's
     /// prefetch). Applies to bounded and pull; unbounded ignores it by design.
-    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "256MiB")]
+    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "128MiB")]
     pub memory_budget: usize,
     /// max.poll.interval.ms: a member that does not poll this long is evicted.
     #[arg(long, env = "MAX_POLL_INTERVAL", value_parser = parse_duration, default_value = "5m")]
@@ -541,7 +544,7 @@ pub struct ConsumeArgs {
     #[arg(long, env = "SINK_MODE", value_enum, default_value = "batch")]
     pub sink_mode: SinkModeArg,
     /// Most events per transaction.
-    #[arg(long, env = "BATCH_SIZE", default_value_t = 500)]
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 1000)]
     pub batch_size: usize,
     /// How long a lane waits for its batch to fill.
     #[arg(long, env = "BATCH_LINGER", value_parser = parse_duration, default_value = "5ms")]

@@ -29,7 +29,9 @@ fn workload(seed: u64) -> EventGenerator {
 async fn a_slow_database_builds_lag_not_memory_and_drains_after_recovery() {
     const N: u64 = 12_000;
     let (topic, group, db) = fixture().await;
-    let (mut c, addr) = consumer(&topic, &group, &db, &[]);
+    // A small in-flight cap, so the 12,000 events cannot all sit in flight: the overload must
+    // show as lag on the broker while in-flight work stays at the cap.
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--max-inflight", "64"]);
     wait_assigned(&addr, &mut c).await;
     let mut prod = producer(&topic, N, 1_000, 21);
     wait_rows(&db, 1_000, Duration::from_secs(60)).await;

@@ -82,6 +82,9 @@ async fn a_paused_sink_builds_lag_that_drains_after_resume() {
             &url,
             "--lag-interval",
             "500ms",
+            // A small in-flight cap: a paused sink must build lag on the broker.
+            "--max-inflight",
+            "64",
         ],
     );
     wait_assigned(&addr, &mut c).await;

@@ -14,6 +14,7 @@ pub mod group;
 pub mod heal;
 pub mod lag;
 pub mod producer;
+pub mod slots;
 pub mod source;
 
 pub use config::{parse_kafka_opt, KafkaOpts};

@@ -17,6 +17,7 @@
 //! (see `PULL_STALL`), so the backlog stays in librdkafka's prefetch, capped by the budget.
 
 use crate::config::KafkaOpts;
+use crate::slots::{SinkSlots, SlotPermit};
 use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -32,7 +33,6 @@ use streamsre_flow::{
     lane_for, FlowControl, OffsetTracker, OverloadPolicy, QueueMode, Ticket, Waiting, WhenSinkFull,
 };
 use streamsre_telemetry::Metrics;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Settings of the source.
 #[derive(Debug, Clone)]
@@ -90,8 +90,9 @@ pub struct Fetched {
     pub fetched_at: Instant,
     /// Hand back to [`SharedTracker::complete`] once the message's effects are durable.
     pub ticket: Ticket,
-    /// Released (dropped) when the work is finished, freeing a slot for the next message.
-    pub permit: OwnedSemaphorePermit,
+    /// Released (dropped) when the work is finished, freeing its count and byte slots for the
+    /// next message.
+    pub permit: SlotPermit,
     /// Bytes this message holds (key + value), counted against the memory budget until the
     /// work is finished; hand back to [`SourceShared::release_bytes`].
     pub bytes: usize,
@@ -230,8 +231,9 @@ impl KafkaHealth {
 pub struct SourceShared {
     /// Offset bookkeeping.
     pub tracker: Arc<SharedTracker>,
-    /// One permit per message in flight; capacity is `MAX_INFLIGHT`.
-    pub permits: Arc<Semaphore>,
+    /// Room for messages in flight: at most `MAX_INFLIGHT`, and at most the memory budget's
+    /// bytes.
+    pub slots: SinkSlots,
     /// Group membership state for `/readyz`.
     pub health: Arc<KafkaHealth>,
     /// Metrics.
@@ -460,12 +462,8 @@ const PULL_STALL: Duration = Duration::from_secs(1);
 
 /// Waits up to `POLL_INTERVAL` for a sink slot (an in-flight permit) to free; true if one did.
 /// The slot is not kept: the dispatch step at the top of the poll loop takes it.
-fn wait_for_slot(runtime: &tokio::runtime::Handle, permits: &Semaphore) -> bool {
-    runtime.block_on(async {
-        tokio::time::timeout(POLL_INTERVAL, permits.acquire())
-            .await
-            .is_ok_and(|permit| permit.is_ok())
-    })
+fn wait_for_slot(runtime: &tokio::runtime::Handle, slots: &SinkSlots, bytes: usize) -> bool {
+    runtime.block_on(slots.wait_room(bytes, POLL_INTERVAL))
 }
 
 /// Runs the source until `stop` is set, then drains and commits.
@@ -602,7 +600,7 @@ pub fn run_source(
                 pending_bytes -= stale.bytes();
                 continue;
             }
-            let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
+            let Some(permit) = shared.slots.try_take(front.bytes()) else {
                 break;
             };
             let m = pending.pop_front().expect("front exists");
@@ -636,7 +634,7 @@ pub fn run_source(
 
         // Resume once the queue has drained (hysteresis); re-pause the fresh partitions a
         // rebalance hands over while we are paused.
-        let sink_has_room = shared.permits.available_permits() > 0;
+        let sink_has_room = shared.slots.has_room();
         match paused_at {
             Some(_)
                 if flow.may_resume(pending.len(), pending_bytes, inflight_bytes, sink_has_room) =>
@@ -667,7 +665,7 @@ pub fn run_source(
             // drain rate to ~30 events/s. Only a sink stalled for PULL_STALL pauses, so the
             // loop can go back to polling for group events without taking messages.
             let since = *saturated_since.get_or_insert_with(Instant::now);
-            if wait_for_slot(&runtime, &shared.permits) {
+            if wait_for_slot(&runtime, &shared.slots, 1) {
                 saturated_since = None;
             } else if since.elapsed() >= PULL_STALL {
                 set_paused(true, &consumer);
@@ -683,14 +681,15 @@ pub fn run_source(
             // Lab only: wait for the sink without polling at all. With a stalled sink the
             // member exceeds max.poll.interval.ms and librdkafka leaves the group. It reports
             // that only on the next poll, which a blocked loop does not make, so count it here.
-            let permits = shared.permits.clone();
+            let slots = shared.slots.clone();
+            let next = pending.front().map_or(1, Pending::bytes);
             let stop = stop.clone();
             let max_poll = config.max_poll_interval;
             let evicted = runtime.block_on(async {
                 let since = Instant::now();
                 let mut evicted = false;
                 while !stop.load(Ordering::SeqCst) {
-                    if tokio::time::timeout(POLL_INTERVAL, permits.acquire()).await.is_ok() {
+                    if slots.wait_room(next, POLL_INTERVAL).await {
                         break;
                     }
                     if !evicted && since.elapsed() > max_poll {
@@ -713,7 +712,11 @@ pub fn run_source(
         } else if blocked {
             // No permit free: wait until one is (or POLL_INTERVAL passes), then poll without
             // blocking. That serves rebalance callbacks and keeps the membership alive.
-            wait_for_slot(&runtime, &shared.permits);
+            wait_for_slot(
+                &runtime,
+                &shared.slots,
+                pending.front().map_or(1, Pending::bytes),
+            );
             Duration::ZERO
         } else {
             POLL_INTERVAL
@@ -724,7 +727,7 @@ pub fn run_source(
                 shared.metrics.consumed(1);
                 let generation = consumer.context().generation.load(Ordering::SeqCst);
                 let m = Pending::from_message(&message, generation);
-                let can_dispatch = pending.is_empty() && shared.permits.available_permits() > 0;
+                let can_dispatch = pending.is_empty() && shared.slots.has_room();
                 let verdict = if can_dispatch {
                     Waiting::Queue { pause: false }
                 } else {

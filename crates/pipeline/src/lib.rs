@@ -22,12 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use streamsre_flow::lane_for;
 use streamsre_kafka::dlq::DlqPublisher;
+use streamsre_kafka::slots::SinkSlots;
 use streamsre_kafka::source::{run_source, KafkaHealth, SharedTracker, SourceConfig, SourceShared};
 use streamsre_retry::RetryPolicy;
 use streamsre_sink::{PgSink, PgSinkConfig, SinkError};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use streamsre_flow::{FlowControl, OverloadPolicy, QueueMode};
@@ -260,7 +261,15 @@ pub async fn run(
 
     let shared = SourceShared {
         tracker: Arc::new(SharedTracker::default()),
-        permits: Arc::new(Semaphore::new(config.max_inflight)),
+        // Bytes in flight count against the memory budget like queued ones; the lab's
+        // unbounded queue ignores the budget by design.
+        slots: SinkSlots::new(
+            config.max_inflight,
+            match config.source.flow.mode {
+                QueueMode::Unbounded => None,
+                _ => config.source.flow.memory_budget,
+            },
+        ),
         health,
         metrics: metrics.clone(),
         inflight_bytes: Arc::default(),
