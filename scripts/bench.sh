@@ -41,7 +41,7 @@ base_topic=$(new_topic bench.base "$BASELINE_N" 2)
 
 echo "bench: streamsre (batch sink) consuming $N events"
 url=$(fresh_db bench_streamsre)
-summary=$(run_consumer streamsre "$topic" "$N" "$url" --max-inflight 4096 --batch-size 1000 --sink-workers 4)
+summary=$(run_consumer streamsre "$topic" "$N" "$url" --max-inflight 16384 --batch-size 2000 --sink-workers 4)
 streamsre_eps=$(echo "$summary" | json_field throughput_eps)
 peak_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$STACK/bench-streamsre.peak_kb")
 db_share=$(python3 - "$STACK/bench-streamsre.metrics" "$(echo "$summary" | json_field active_seconds)" <<'PY'

@@ -486,11 +486,10 @@ pub struct ConsumeArgs {
     /// Consumer group id.
     #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
     pub group: String,
-    /// Most messages between fetch and durable write: a hard cap that keeps bookkeeping
-    /// finite. Memory is bounded by --memory-budget (bytes in flight count against it) and
-    /// concurrency by --sink-workers; the seed's worker-pool size maps to --sink-workers, not
-    /// to this (at 64 it left four lanes about 16 rows per transaction: see docs/perf/sweep.md).
-    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 16384)]
+    /// Most messages between fetch and durable write (their bytes also count against
+    /// --memory-budget). At 64 it caps batching at about 16 rows per transaction over four
+    /// lanes; docs/perf/sweep.md measures larger values.
+    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 64)]
     pub max_inflight: usize,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:2112")]
@@ -517,7 +516,7 @@ pub struct ConsumeArgs {
     pub policy: PolicyArg,
     /// Bytes the pipeline may hold (queued + in flight; a quarter of it caps librdkafka's
     /// prefetch). Applies to bounded and pull; unbounded ignores it by design.
-    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "128MiB")]
+    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "256MiB")]
     pub memory_budget: usize,
     /// max.poll.interval.ms: a member that does not poll this long is evicted.
     #[arg(long, env = "MAX_POLL_INTERVAL", value_parser = parse_duration, default_value = "5m")]
@@ -544,7 +543,7 @@ pub struct ConsumeArgs {
     #[arg(long, env = "SINK_MODE", value_enum, default_value = "batch")]
     pub sink_mode: SinkModeArg,
     /// Most events per transaction.
-    #[arg(long, env = "BATCH_SIZE", default_value_t = 1000)]
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 500)]
     pub batch_size: usize,
     /// How long a lane waits for its batch to fill.
     #[arg(long, env = "BATCH_LINGER", value_parser = parse_duration, default_value = "5ms")]

@@ -5,15 +5,16 @@
 //! sink workers to finish the revoked partitions' in-flight work and then commit, before the
 //! partitions are released. Blocking there is only safe on a thread that no async task needs.
 //!
-//! Flow control: at most `MAX_INFLIGHT` messages are dispatched (one semaphore permit each,
-//! released when the work is durable). Fetched messages wait for a permit in a small buffer of
-//! at most `MAX_INFLIGHT` more; when that buffer is full the loop pauses its partitions and
+//! Flow control: a message is dispatched only with a sink slot (`crate::slots`: one of
+//! `MAX_INFLIGHT` count permits and its bytes out of the memory budget, released when the work
+//! is durable). Fetched messages wait for a slot in a bounded queue (`FlowControl`: queue cap
+//! and the same budget); when that queue is full the loop pauses its partitions and
 //! keeps calling `poll`, so a slow sink becomes broker-side lag instead of memory, and the
 //! consumer keeps its group membership (`max.poll.interval.ms` never expires). Partitions are
 //! resumed once the buffer has drained to half. The hysteresis matters: librdkafka drops its
 //! prefetched messages on pause, so pausing at every momentary saturation would turn each
 //! resume into a fresh fetch round trip (measured: throughput fell to ~70 events/s).
-//! In pull mode nothing waits in that buffer: the loop takes no message until a permit frees
+//! In pull mode nothing waits in that queue: the loop takes no message until a slot frees
 //! (see `PULL_STALL`), so the backlog stays in librdkafka's prefetch, capped by the budget.
 
 use crate::config::KafkaOpts;
