@@ -1,10 +1,14 @@
-# Shared by scripts/bench.sh and scripts/sweep.sh (source it; needs BIN, STACK and the
-# stack's env). A bench-owned memory-storage Tansu, fresh databases, and one consumer run
-# measured to its exact row count.
+# Shared by scripts/bench.sh and scripts/sweep.sh (source it from the repository root with BIN
+# set, after `make up`). A bench-owned memory-storage Tansu, fresh databases, and one consumer
+# run measured to its exact row count.
 #
 # Memory storage skips records when a fetch starts inside a stored batch (see the README's
 # known limitations); these consumers start from offset 0 and must reach an exact count, so a
 # loss would time the run out instead of passing silently.
+STACK=.stack
+source "$STACK/env"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+N=${BENCH_EVENTS:-200000}
 PORT=${BENCH_BROKER_PORT:-9093}
 BROKER=127.0.0.1:$PORT
 ADMIN_URL=$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?|$)#/postgres\1#')

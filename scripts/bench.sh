@@ -7,17 +7,14 @@
 # invocation a baseline consumer applies the seed's per-event transaction pattern
 # (--sink-mode single, 4 workers) to 20,000 events of the same workload; its rate is what the
 # ratio is against. streamsre runs twice on the 200,000: with the tuned flags below and with no
-# flags at all (its defaults), reported as a share of the tuned rate. Every figure is a ratio to a baseline run in this invocation because these
-# machines are shared and noisy. The last line is the machine-readable summary.
+# flags at all (its defaults), reported as a share of the tuned rate. Every figure is a ratio
+# to a baseline run in this invocation because these machines are shared and noisy. The last
+# line is the machine-readable summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/streamsre}
-STACK=.stack
-source "$STACK/env"
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-N=${BENCH_EVENTS:-200000}
-BASELINE_N=${BENCH_BASELINE_EVENTS:-20000}
 source scripts/bench-lib.sh
+BASELINE_N=${BENCH_BASELINE_EVENTS:-20000}
 
 echo "bench: criterion micro-benchmarks (each against a baseline in the same run)"
 { cargo bench -q -p streamsre-event --bench codec && cargo bench -q -p streamsre-flow --bench tracker; } \

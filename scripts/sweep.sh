@@ -5,14 +5,11 @@
 # ratio to the best one in the same invocation (these machines are shared and noisy) and its
 # peak RSS. The first row is streamsre with no flags at all: the defaults.
 #
-#   scripts/sweep.sh [path/to/streamsre] > docs/perf/sweep.md
+#   scripts/sweep.sh [path/to/streamsre] > table.md     (docs/perf/sweep.md holds past runs)
+#   SWEEP_CONFIGS=$'--batch-size 200\n--batch-size 2000' scripts/sweep.sh   (your own grid)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/streamsre}
-STACK=.stack
-source "$STACK/env"
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-N=${BENCH_EVENTS:-200000}
 source scripts/bench-lib.sh
 
 # One configuration per line: the flags given to `consume` ("" = the defaults).
