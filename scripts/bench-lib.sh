@@ -11,6 +11,8 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 N=${BENCH_EVENTS:-200000}
 PORT=${BENCH_BROKER_PORT:-9093}
 BROKER=127.0.0.1:$PORT
+# Quiet psql's NOTICEs ("database … does not exist, skipping") in the bench output.
+export PGOPTIONS="-c client_min_messages=warning"
 ADMIN_URL=$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?|$)#/postgres\1#')
 GROUP_OPTS="session.timeout.ms=6000;heartbeat.interval.ms=1000"
 consumer=""
