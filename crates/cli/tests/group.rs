@@ -96,22 +96,17 @@ async fn kill_a_member_while_joining(
 
     let (mut c, addr_c) = member(brokers, topic, group, db, stuck_after);
     let reported = std::sync::Mutex::new(None);
-    wait_for(
+    wait_alive(
+        &mut c,
         "the third member to own partitions",
         Duration::from_secs(180),
-        || {
-            let running = c.is_running();
-            let tail = c.stderr_tail();
-            let (addr, reported) = (addr_c.clone(), &reported);
-            async move {
-                assert!(running, "consumer exited\n{tail}");
-                if let Some(detail) = group_failure(&addr).await {
-                    *reported.lock().unwrap() = Some(detail);
-                }
-                match scrape(&addr, "assigned_partitions").await {
-                    Ok(n) if n > 0.0 => Ok(()),
-                    other => Err(format!("assigned {other:?}")),
-                }
+        || async {
+            if let Some(detail) = group_failure(&addr_c).await {
+                *reported.lock().unwrap() = Some(detail);
+            }
+            match scrape(&addr_c, "assigned_partitions").await {
+                Ok(n) if n > 0.0 => Ok(()),
+                other => Err(format!("assigned {other:?}")),
             }
         },
     )
@@ -221,12 +216,6 @@ async fn kill_a_member_with_partitions(
     wait_assigned(&addr_b, &mut b).await;
     b.sigkill();
     (a, addr_a, prod)
-}
-
-/// Waits for a producer to deliver everything it was asked to.
-async fn wait_produced(prod: &mut Proc) {
-    let status = prod.wait_exit(Duration::from_secs(120)).await.unwrap();
-    assert!(status.success(), "{}", prod.stderr_tail());
 }
 
 /// On the published Tansu the dead member's partitions stay assigned to it after its session
@@ -366,11 +355,7 @@ async fn a_member_with_nothing_to_own_stays_ready() {
     }
     assert!(prod.is_running(), "the load ended before the watch did");
     assert_eq!(scrape(&idle, "group_rejoins_total").await.unwrap(), 0.0);
-    assert!(prod
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .unwrap()
-        .success());
+    wait_produced(&mut prod).await;
     wait_rows(&db, LOAD as i64, Duration::from_secs(120)).await;
     wait_no_lag(&group, &topic).await;
     stop_gracefully(&mut a).await;

@@ -66,16 +66,11 @@ impl GroupView {
         })
     }
 
-    /// Of the `stalled` partitions (lag that has not moved for `--stuck-after`), those that no
-    /// live member owns: neither this member (`mine`) nor any member in the coordinator's
-    /// assignments. A partition that is stalled at *its owner* is that owner's
-    /// `partitions` check, not this one.
-    pub fn unowned(&self, stalled: &[i32], mine: &[i32]) -> Vec<i32> {
-        stalled
-            .iter()
-            .copied()
-            .filter(|p| !mine.contains(p) && self.owner(*p).is_none())
-            .collect()
+    /// Whether no live member owns `partition`: neither this member (`mine`) nor any member
+    /// in the coordinator's assignments. (A partition stalled at *its owner* is that owner's
+    /// `partitions` check, not this one.)
+    pub fn is_unowned(&self, partition: i32, mine: &[i32]) -> bool {
+        !mine.contains(&partition) && self.owner(partition).is_none()
     }
 
     /// The members for a human: `a@host, b@host` or `none`.
@@ -151,16 +146,15 @@ impl GroupDescriber {
                 id: m.id().to_string(),
                 client_id: m.client_id().to_string(),
                 host: m.client_host().to_string(),
+                // Unreadable bytes say nothing about what the member owns: unknown, as when
+                // the coordinator sends none, and said once here.
                 partitions: m
                     .assignment()
                     .filter(|bytes| !bytes.is_empty())
-                    .map(|bytes| {
-                        parse_assignment(bytes, topic).unwrap_or_else(|e| {
-                            // Unreadable bytes are not evidence that the member owns nothing:
-                            // count it as owning nothing known, and say why.
-                            tracing::warn!(member = m.id(), error = %e, "unreadable member assignment");
-                            Vec::new()
-                        })
+                    .and_then(|bytes| {
+                        parse_assignment(bytes, topic)
+                            .inspect_err(|e| tracing::warn!(member = m.id(), error = %e, "unreadable member assignment"))
+                            .ok()
                     }),
             })
             .collect();
@@ -293,7 +287,11 @@ mod tests {
             members: vec![member("a", Some(&[0, 1])), member("b", Some(&[]))],
         };
         // 0 is a's (stalled at its owner: a's own check), 4 is mine, 2 and 3 are nobody's.
-        assert_eq!(view.unowned(&[0, 2, 3, 4], &[4]), vec![2, 3]);
+        let unowned: Vec<i32> = [0, 2, 3, 4]
+            .into_iter()
+            .filter(|p| view.is_unowned(*p, &[4]))
+            .collect();
+        assert_eq!(unowned, vec![2, 3]);
         assert_eq!(view.owner(1).map(|m| m.id.as_str()), Some("a"));
         assert!(view.assignments_reported());
         assert_eq!(view.member_labels(), "a@127.0.0.1, b@127.0.0.1");
@@ -306,7 +304,8 @@ mod tests {
             members: vec![member("zombie", None), member("me", None)],
         };
         assert!(!view.assignments_reported());
-        assert_eq!(view.unowned(&[0, 1, 2], &[1]), vec![0, 2]);
+        assert!(view.is_unowned(0, &[1]) && view.is_unowned(2, &[1]));
+        assert!(!view.is_unowned(1, &[1]), "mine");
         assert_eq!(GroupView::default().member_labels(), "none");
     }
 }

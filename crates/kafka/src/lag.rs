@@ -198,7 +198,6 @@ impl Monitor {
         let assigned = tracker.assigned();
         let mut stuck = Vec::new();
         let mut stalled_elsewhere = Vec::new();
-        let mut lags = Vec::new();
         let mut sum = 0;
         if !partitions.is_empty() {
             let mut tpl = TopicPartitionList::new();
@@ -221,7 +220,6 @@ impl Monitor {
                             continue;
                         };
                         let lag = (high - committed_offset.unwrap_or(low)).max(0);
-                        lags.push((p, lag));
                         let after = self.config.stuck_after;
                         if assigned.contains(&p) {
                             sum += lag;
@@ -230,7 +228,7 @@ impl Monitor {
                                 stuck.push((p, lag));
                             }
                         } else if self.others.observe(p, committed_offset, lag, now, after) {
-                            stalled_elsewhere.push(p);
+                            stalled_elsewhere.push((p, lag));
                         }
                     }
                 }
@@ -246,7 +244,7 @@ impl Monitor {
             tracing::warn!(?stuck, after = ?self.config.stuck_after, "partitions with lag made no progress");
         }
         metrics.lag_summary(sum, stuck.len());
-        let group = self.check_group(&stalled_elsewhere, &assigned, &lags, health, metrics, now);
+        let group = self.check_group(&stalled_elsewhere, &assigned, health, metrics, now);
         self.reported = assigned;
         LagView {
             metadata: Some(metadata.map(|_| ())),
@@ -255,12 +253,12 @@ impl Monitor {
         }
     }
 
-    /// The unowned-partition check and the self-heal it drives.
+    /// The unowned-partition check and the self-heal it drives. `stalled`: partitions that are
+    /// not this member's, with lag that has not moved for `--stuck-after`, and that lag.
     fn check_group(
         &mut self,
-        stalled: &[i32],
+        stalled: &[(i32, i64)],
         assigned: &[i32],
-        lags: &[(i32, i64)],
         health: &KafkaHealth,
         metrics: &Metrics,
         now: Instant,
@@ -289,16 +287,17 @@ impl Monitor {
                     result
                 }
             };
-            let unowned = match &view {
-                Ok(view) => view.unowned(stalled, assigned),
-                // The coordinator cannot be asked (Tansu's sqlite storage fails every
-                // DescribeGroups): fall back on what this member knows. `stalled` holds only
-                // partitions that are not its own, and nobody has moved them.
-                Err(_) => stalled.to_vec(),
-            };
-            check.unowned = unowned
-                .into_iter()
-                .map(|p| (p, lags.iter().find(|(q, _)| *q == p).map_or(0, |l| l.1)))
+            // When the coordinator cannot be asked (Tansu's sqlite storage fails every
+            // DescribeGroups), fall back on what this member knows: `stalled` holds only
+            // partitions that are not its own, and nobody has moved them.
+            check.unowned = stalled
+                .iter()
+                .copied()
+                .filter(|(p, _)| {
+                    view.as_ref()
+                        .ok()
+                        .is_none_or(|v| v.is_unowned(*p, assigned))
+                })
                 .collect();
             match view {
                 Ok(view) => {
@@ -323,8 +322,7 @@ impl Monitor {
             tracing::info!(group = %self.config.group, "every partition with lag has an owner again");
         }
         self.unowned_before = unowned;
-        let heal = &mut self.heal;
-        let action = heal.decide(assigned.is_empty(), unowned, now);
+        let action = self.heal.decide(assigned.is_empty(), unowned, now);
         match action {
             HealAction::Rejoin(attempt) => {
                 tracing::warn!(group = %self.config.group, attempt, max = SelfHeal::MAX_ATTEMPTS, "this member owns nothing while partitions are unowned: rejoining the group");
@@ -338,7 +336,7 @@ impl Monitor {
             HealAction::Healthy => self.gave_up_logged = false,
             HealAction::Wait | HealAction::GaveUp(_) => {}
         }
-        check.rejoins = heal.attempts();
+        check.rejoins = self.heal.attempts();
         check.gave_up = matches!(action, HealAction::GaveUp(_));
         check
     }

@@ -70,11 +70,6 @@ impl SinkSlots {
             && self.kib.as_ref().is_none_or(|k| k.available_permits() > 0)
     }
 
-    /// Messages in flight could not grow right now: every count slot is taken or the budget is.
-    pub fn is_full(&self) -> bool {
-        !self.has_room()
-    }
-
     /// Waits up to `timeout` until a message of `bytes` would find a slot; returns whether it
     /// would. Takes nothing: the caller still calls [`SinkSlots::try_take`].
     pub async fn wait_room(&self, bytes: usize, timeout: Duration) -> bool {
@@ -101,7 +96,7 @@ mod tests {
             .map(|_| slots.try_take(2048).expect("room"))
             .collect();
         assert!(slots.try_take(1).is_none(), "10 KiB used by 5 × 2 KiB");
-        assert!(slots.is_full());
+        assert!(!slots.has_room());
         drop(held);
         assert!(slots.has_room());
     }

@@ -564,7 +564,7 @@ pub(crate) async fn run_lane(
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // Lingering only helps if more messages can still be fetched; with every
                     // permit taken nothing new can arrive until this batch is written.
-                    if ctx.linger.is_zero() || ctx.shared.slots.is_full() {
+                    if ctx.linger.is_zero() || !ctx.shared.slots.has_room() {
                         break;
                     }
                     match tokio::time::timeout_at(deadline, rx.recv()).await {

@@ -115,19 +115,44 @@ pub async fn produce_all_at(brokers: &str, topic: &str, count: u64, seed: u64) {
     );
 }
 
+/// [`wait_for`] on a child process: fails at once, with its log, if the process exits first.
+pub async fn wait_alive<T, F, Fut>(
+    proc: &mut Proc,
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    wait_for(what, timeout, || {
+        let running = proc.is_running();
+        let tail = proc.stderr_tail();
+        let checked = check();
+        async move {
+            assert!(running, "exited while waiting for {what}\n{tail}");
+            checked.await
+        }
+    })
+    .await
+}
+
+/// Waits for a producer to deliver everything it was asked to.
+pub async fn wait_produced(prod: &mut Proc) {
+    let status = prod.wait_exit(Duration::from_secs(120)).await.unwrap();
+    assert!(status.success(), "{}", prod.stderr_tail());
+}
+
 pub async fn wait_assigned(addr: &str, proc: &mut Proc) {
-    wait_for(
+    wait_alive(
+        proc,
         "consumer to get partitions",
         Duration::from_secs(90),
-        || {
-            let running = proc.is_running();
-            let tail = proc.stderr_tail();
-            async move {
-                assert!(running, "consumer exited early\n{tail}");
-                match scrape(addr, "assigned_partitions").await {
-                    Ok(n) if n > 0.0 => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
+        || async {
+            match scrape(addr, "assigned_partitions").await {
+                Ok(n) if n > 0.0 => Ok(()),
+                other => Err(format!("{other:?}")),
             }
         },
     )
@@ -203,19 +228,15 @@ pub async fn wait_lag_at_least(group: &str, topic: &str, at_least: i64, what: &s
 /// Waits until the consumer serves `/readyz`: its ops server is up and it has subscribed, so
 /// it is joining the group.
 pub async fn wait_serving(addr: &str, proc: &mut Proc) {
-    wait_for(
+    wait_alive(
+        proc,
         "the consumer to serve /readyz",
         Duration::from_secs(30),
-        || {
-            let running = proc.is_running();
-            let tail = proc.stderr_tail();
-            async move {
-                assert!(running, "consumer exited early\n{tail}");
-                http_get(addr, "/readyz")
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
+        || async {
+            http_get(addr, "/readyz")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         },
     )
     .await;
