@@ -57,16 +57,11 @@ impl ReadinessProbe for Probe {
                     "every partition with lag is making progress".to_string(),
                 )
             } else {
-                let list: Vec<String> = view
-                    .stuck
-                    .iter()
-                    .map(|(p, lag)| format!("{p} (lag {lag})"))
-                    .collect();
                 (
                     false,
                     format!(
                         "no progress for --stuck-after on partition(s) {}",
-                        list.join(", ")
+                        with_lag(&view.stuck)
                     ),
                 )
             };
@@ -103,6 +98,15 @@ impl ReadinessProbe for Probe {
     }
 }
 
+/// Partitions for a human: `0 (lag 120), 3 (lag 7)`.
+fn with_lag(partitions: &[(i32, i64)]) -> String {
+    partitions
+        .iter()
+        .map(|(p, lag)| format!("{p} (lag {lag})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The `group` dependency: not ready while partitions with lag have no live owner.
 fn group_status(check: &GroupCheck) -> DependencyStatus {
     let (ok, detail) = if check.unowned.is_empty() {
@@ -113,14 +117,9 @@ fn group_status(check: &GroupCheck) -> DependencyStatus {
         };
         (true, detail)
     } else {
-        let parts: Vec<String> = check
-            .unowned
-            .iter()
-            .map(|(p, lag)| format!("{p} (lag {lag})"))
-            .collect();
         let mut detail = format!(
             "partition(s) {} have had lag and no live owner for --stuck-after; ",
-            parts.join(", ")
+            with_lag(&check.unowned)
         );
         match (&check.members, &check.error) {
             (Some(members), _) => {
