@@ -486,10 +486,12 @@ pub struct ConsumeArgs {
     /// Consumer group id.
     #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
     pub group: String,
-    /// Most messages between fetch and durable write (their bytes also count against
-    /// --memory-budget). At 64 it caps batching at about 16 rows per transaction over four
-    /// lanes; docs/perf/sweep.md measures larger values.
-    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 64)]
+    /// Hard cap on messages between fetch and durable write, across lanes. What bounds the
+    /// work is --memory-budget (bytes) and --sink-workers × --max-inflight-batches (concurrent
+    /// batches); this cap only keeps bookkeeping finite and is set not to throttle batching.
+    /// The seed's worker-pool size (goroutines, one event each) maps to --sink-workers, not to
+    /// this: 64 here would leave four lanes about 16 rows per transaction.
+    #[arg(long, env = "MAX_INFLIGHT", default_value_t = 16_384)]
     pub max_inflight: usize,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:2112")]
@@ -514,9 +516,11 @@ pub struct ConsumeArgs {
     /// /control/rate for `streamsre produce --adaptive`).
     #[arg(long, env = "POLICY", value_enum, default_value = "buffer")]
     pub policy: PolicyArg,
-    /// Bytes the pipeline may hold (queued + in flight; a quarter of it caps librdkafka's
-    /// prefetch). Applies to bounded and pull; unbounded ignores it by design.
-    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "256MiB")]
+    /// Heap the consumer's data may take: a quarter for librdkafka's prefetch, 1/32 per fetch,
+    /// half for messages queued and in flight (each costs its bytes twice, raw and decoded,
+    /// plus ~512 B), the rest headroom. Applies to bounded and pull; unbounded ignores it by
+    /// design.
+    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "64MiB")]
     pub memory_budget: usize,
     /// max.poll.interval.ms: a member that does not poll this long is evicted.
     #[arg(long, env = "MAX_POLL_INTERVAL", value_parser = parse_duration, default_value = "5m")]
@@ -543,8 +547,12 @@ pub struct ConsumeArgs {
     #[arg(long, env = "SINK_MODE", value_enum, default_value = "batch")]
     pub sink_mode: SinkModeArg,
     /// Most events per transaction.
-    #[arg(long, env = "BATCH_SIZE", default_value_t = 500)]
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 1000)]
     pub batch_size: usize,
+    /// Batches each lane holds at once: the one being written and those gathered and decoded
+    /// behind it (2: decoding the next batch overlaps writing this one; 1: in turn).
+    #[arg(long, env = "MAX_INFLIGHT_BATCHES", default_value_t = 2)]
+    pub max_inflight_batches: usize,
     /// How long a lane waits for its batch to fill.
     #[arg(long, env = "BATCH_LINGER", value_parser = parse_duration, default_value = "5ms")]
     pub batch_linger: Duration,

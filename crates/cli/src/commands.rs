@@ -15,8 +15,8 @@ use streamsre_kafka::producer::{
 };
 use streamsre_kafka::source::SourceConfig;
 use streamsre_pipeline::{
-    ConsumeConfig, Dispatch, FlowControl, OverloadPolicy, PollMode, QueueMode, RunSummary,
-    SinkMode, SinkTarget,
+    ConsumeConfig, Dispatch, FlowControl, MemoryBudget, OverloadPolicy, PollMode, QueueMode,
+    RunSummary, SinkMode, SinkTarget,
 };
 use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_sink::{PgSink, PgSinkConfig};
@@ -327,7 +327,7 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
                     PolicyArg::Shed => OverloadPolicy::Shed,
                     PolicyArg::SlowSource => OverloadPolicy::SlowSource,
                 },
-                memory_budget: Some(args.memory_budget),
+                memory_budget: Some(MemoryBudget::new(args.memory_budget)),
             },
             poll_mode: match args.poll_mode {
                 PollModeArg::Decoupled => PollMode::Decoupled,
@@ -352,6 +352,7 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             SinkModeArg::Single => SinkMode::Single,
         },
         batch_size: args.batch_size,
+        max_inflight_batches: args.max_inflight_batches,
         batch_linger: args.batch_linger,
         max_message_bytes: args.max_message_bytes,
         dlq_topic: args.dlq_topic,

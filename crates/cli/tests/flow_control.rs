@@ -211,7 +211,8 @@ fn min_max(v: &[f64]) -> (f64, f64) {
         .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
 }
 
-/// The memory budget the bounded and pull overload runs give the consumer, in MiB.
+/// The memory budget of the bounded and pull overload runs, in MiB: `--memory-budget`'s
+/// default (the bounded run passes no flags; the pull run passes the same value).
 const BUDGET_MIB: f64 = 64.0;
 
 /// What bounded and pull modes promise under overload: the backlog goes to the broker as lag,
@@ -247,29 +248,22 @@ fn assert_memory_flat_while_lag_grows(label: &str, run: &OverloadRun) {
     );
 }
 
-/// Bounded queue under 4× overload: memory stays flat and within the budget while the
-/// overload becomes broker-side lag, and after the source stops everything drains exactly
-/// once.
+/// Bounded queue (the default) under 4× overload, with default flags only: memory stays flat
+/// and within the default budget while the overload becomes broker-side lag, RSS stays under
+/// the budget plus 32 MiB, and after the source stops everything drains exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn bounded_queue_keeps_memory_flat_under_4x_overload() {
-    let run = overload(
-        "bounded",
-        &[
-            "--queue",
-            "bounded",
-            "--queue-cap",
-            "1024",
-            "--memory-budget",
-            "64MiB",
-        ],
-        2048.0,
-    )
-    .await;
+    let run = overload("bounded", &[], 2048.0).await;
     assert_memory_flat_while_lag_grows("bounded", &run);
     let (_, queue) = min_max(&run.queue_mib);
     assert!(
         queue <= BUDGET_MIB,
         "queue {queue:.1} MiB within the budget"
+    );
+    let (_, rss) = min_max(&run.rss_mib);
+    assert!(
+        rss <= BUDGET_MIB + 32.0,
+        "bounded: RSS {rss:.1} MiB within the default budget + 32 MiB"
     );
 }
 
@@ -330,6 +324,10 @@ async fn shed_counts_every_dropped_message_and_loses_nothing_else() {
             "--policy",
             "shed",
             "--queue-cap",
+            "256",
+            // Shed drops only what finds no sink slot; the default cap (16,384) would take
+            // the whole 15,000 in flight and leave nothing to shed.
+            "--max-inflight",
             "256",
         ],
     );

@@ -7,18 +7,21 @@
 //! that events of one key are applied in offset order while different keys run in parallel.
 //!
 //! [`FlowControl`] is the one place where the queue mode and overload policy decide what
-//! happens to a message the sink cannot take yet, and [`OrderingChecker`] measures what
-//! unordered dispatch costs.
+//! happens to a message the sink cannot take yet, [`MemoryBudget`] the one place that shares
+//! the memory budget out and prices a message against it, and [`OrderingChecker`] measures
+//! what unordered dispatch costs.
 //!
 //! Nothing here does I/O; the Kafka source and the sink workers drive it.
 
 #![warn(missing_docs)]
 
+mod budget;
 mod lanes;
 mod ordering;
 mod overload;
 mod tracker;
 
+pub use budget::{MemoryBudget, MESSAGE_OVERHEAD};
 pub use lanes::lane_for;
 pub use ordering::OrderingChecker;
 pub use overload::{FlowControl, OverloadPolicy, QueueMode, Waiting, WhenSinkFull};

@@ -1,6 +1,8 @@
 //! What the source does when the sink cannot keep up: one documented choice of queue and one
 //! of overload policy, decided in a single place ([`FlowControl::on_waiting`]).
 
+use crate::budget::MemoryBudget;
+
 /// The queue between the source (fetched messages) and the sink workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueMode {
@@ -70,17 +72,24 @@ pub struct FlowControl {
     pub mode: QueueMode,
     /// What happens beyond it.
     pub policy: OverloadPolicy,
-    /// Bytes the pipeline may hold (queued + in flight); `None` for no limit. `Unbounded`
-    /// ignores it by design.
-    pub memory_budget: Option<usize>,
+    /// The memory budget; queued and in-flight messages share its pipeline part
+    /// ([`MemoryBudget::pipeline_bytes`]). `None` for no limit. `Unbounded` ignores it by
+    /// design.
+    pub memory_budget: Option<MemoryBudget>,
 }
 
 impl FlowControl {
-    /// Decides about one more waiting message, given what already waits (`queued`,
-    /// `queued_bytes`) and the bytes in flight in the sink workers.
+    /// The bytes queued and in-flight messages may cost together, if memory is bounded.
+    fn pipeline_bytes(&self) -> Option<usize> {
+        self.memory_budget.map(|b| b.pipeline_bytes())
+    }
+
+    /// Decides about one more waiting message, given what already waits (`queued`, costing
+    /// `queued_bytes`) and what messages in flight in the sink workers cost (both as charged
+    /// by [`MemoryBudget::cost`]).
     pub fn on_waiting(&self, queued: usize, queued_bytes: usize, inflight_bytes: usize) -> Waiting {
         let over_budget = self
-            .memory_budget
+            .pipeline_bytes()
             .is_some_and(|budget| queued_bytes + inflight_bytes >= budget);
         let full = match self.mode {
             QueueMode::Bounded { cap } => queued >= cap || over_budget,
@@ -119,7 +128,7 @@ impl FlowControl {
         sink_has_room: bool,
     ) -> bool {
         let under_budget = self
-            .memory_budget
+            .pipeline_bytes()
             .is_none_or(|budget| queued_bytes + inflight_bytes < budget / 2 + budget / 4);
         let drained = match self.mode {
             QueueMode::Bounded { cap } => queued <= cap / 2,
@@ -134,11 +143,12 @@ impl FlowControl {
 mod tests {
     use super::*;
 
-    fn fc(mode: QueueMode, policy: OverloadPolicy, budget: Option<usize>) -> FlowControl {
+    /// `pipeline`: the budget's pipeline share (half of the whole).
+    fn fc(mode: QueueMode, policy: OverloadPolicy, pipeline: Option<usize>) -> FlowControl {
         FlowControl {
             mode,
             policy,
-            memory_budget: budget,
+            memory_budget: pipeline.map(|p| MemoryBudget::new(p * 2)),
         }
     }
 

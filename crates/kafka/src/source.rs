@@ -6,8 +6,8 @@
 //! partitions are released. Blocking there is only safe on a thread that no async task needs.
 //!
 //! Flow control: a message is dispatched only with a sink slot (`crate::slots`: one of
-//! `MAX_INFLIGHT` count permits and its bytes out of the memory budget, released when the work
-//! is durable). Fetched messages wait for a slot in a bounded queue (`FlowControl`: queue cap
+//! `MAX_INFLIGHT` count permits and its cost out of the memory budget's pipeline share,
+//! released when the work is durable). Fetched messages wait for a slot in a bounded queue (`FlowControl`: queue cap
 //! and the same budget); when that queue is full the loop pauses its partitions and
 //! keeps calling `poll`, so a slow sink becomes broker-side lag instead of memory, and the
 //! consumer keeps its group membership (`max.poll.interval.ms` never expires). Partitions are
@@ -31,7 +31,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use streamsre_flow::{
-    lane_for, FlowControl, OffsetTracker, OverloadPolicy, QueueMode, Ticket, Waiting, WhenSinkFull,
+    lane_for, FlowControl, MemoryBudget, OffsetTracker, OverloadPolicy, QueueMode, Ticket, Waiting,
+    WhenSinkFull,
 };
 use streamsre_telemetry::Metrics;
 
@@ -94,7 +95,7 @@ pub struct Fetched {
     /// Released (dropped) when the work is finished, freeing its count and byte slots for the
     /// next message.
     pub permit: SlotPermit,
-    /// Bytes this message holds (key + value), counted against the memory budget until the
+    /// What this message costs against the memory budget ([`MemoryBudget::cost`]) until the
     /// work is finished; hand back to [`SourceShared::release_bytes`].
     pub bytes: usize,
 }
@@ -232,14 +233,14 @@ impl KafkaHealth {
 pub struct SourceShared {
     /// Offset bookkeeping.
     pub tracker: Arc<SharedTracker>,
-    /// Room for messages in flight: at most `MAX_INFLIGHT`, and at most the memory budget's
-    /// bytes.
+    /// Room for messages in flight: at most `MAX_INFLIGHT`, costing at most the memory
+    /// budget's pipeline share.
     pub slots: SinkSlots,
     /// Group membership state for `/readyz`.
     pub health: Arc<KafkaHealth>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Bytes of dispatched messages not yet finished (part of the memory budget).
+    /// What dispatched messages not yet finished cost (part of the memory budget).
     pub inflight_bytes: Arc<AtomicUsize>,
     /// Shed messages per key class since the last drain (policy `shed`).
     pub shed: Arc<ShedLog>,
@@ -428,8 +429,11 @@ struct Pending {
 }
 
 impl Pending {
+    /// What it costs against the memory budget (its bytes, decoded and raw, plus overhead).
     fn bytes(&self) -> usize {
-        self.key.as_ref().map_or(0, Vec::len) + self.value.as_ref().map_or(0, Vec::len)
+        MemoryBudget::cost(
+            self.key.as_ref().map_or(0, Vec::len) + self.value.as_ref().map_or(0, Vec::len),
+        )
     }
 
     fn from_message(m: &BorrowedMessage<'_>, generation: u64) -> Self {
@@ -487,17 +491,14 @@ pub fn run_source(
         generation: AtomicU64::new(0),
         revoke_timeout: config.revoke_timeout,
     };
-    // librdkafka's own prefetch counts against the memory budget: a quarter of it for what
-    // librdkafka queues, and fetches of 1/64 of it each. The fetch size matters as much as
-    // the queue cap: the cap only stops *new* fetches, and one fetch response decompresses to
-    // its compressed size times the compression ratio, all of it held until consumed
-    // (measured with 50×-compressible payloads and 16 MiB fetches: librdkafka held 90 MiB
-    // under a 64 MiB budget). 1 MiB is librdkafka's floor (`message.max.bytes`).
+    // librdkafka's prefetch and its fetch responses count against the memory budget
+    // (`MemoryBudget` sizes both). The fetch size matters as much as the queue cap: the cap
+    // only stops *new* fetches, and one fetch response decompresses to its compressed size
+    // times the compression ratio, all of it held until consumed (measured with
+    // 50×-compressible payloads and 16 MiB fetches: librdkafka held 90 MiB under a 64 MiB
+    // budget).
     let (prefetch_kb, fetch_max) = match config.flow.memory_budget {
-        Some(budget) => (
-            ((budget / 4).max(1 << 20) / 1024).min(65_536),
-            (budget / 64).clamp(1 << 20, 52_428_800),
-        ),
+        Some(budget) => (budget.prefetch_kib(), budget.fetch_max_bytes()),
         None => (65_536, 52_428_800),
     };
     let prefetch_kb = prefetch_kb.to_string();

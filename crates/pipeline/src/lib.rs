@@ -31,7 +31,7 @@ use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use streamsre_flow::{FlowControl, OverloadPolicy, QueueMode};
+pub use streamsre_flow::{FlowControl, MemoryBudget, OverloadPolicy, QueueMode};
 pub use streamsre_kafka::source::PollMode;
 pub use worker::SinkMode;
 
@@ -88,6 +88,9 @@ pub struct ConsumeConfig {
     pub sink_mode: SinkMode,
     /// Most events per sink transaction.
     pub batch_size: usize,
+    /// Batches each lane holds at once: the one being written plus those gathered and
+    /// decoded behind it, so decoding overlaps the database.
+    pub max_inflight_batches: usize,
     /// How long a lane waits for a batch to fill while more messages can still arrive.
     pub batch_linger: Duration,
     /// Messages larger than this go to the DLQ unparsed.
@@ -183,8 +186,15 @@ pub async fn run(
     config: ConsumeConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<RunSummary> {
-    if config.max_inflight == 0 || config.sink_workers == 0 || config.batch_size == 0 {
-        bail!("--max-inflight, --sink-workers and --batch-size must be at least 1");
+    if [
+        config.max_inflight,
+        config.sink_workers,
+        config.batch_size,
+        config.max_inflight_batches,
+    ]
+    .contains(&0)
+    {
+        bail!("--max-inflight, --sink-workers, --batch-size and --max-inflight-batches must be at least 1");
     }
     let cancel = CancellationToken::new();
     tokio::pin!(shutdown);
@@ -261,13 +271,13 @@ pub async fn run(
 
     let shared = SourceShared {
         tracker: Arc::new(SharedTracker::default()),
-        // Bytes in flight count against the memory budget like queued ones; the lab's
+        // Messages in flight share the budget's pipeline part with queued ones; the lab's
         // unbounded queue ignores the budget by design.
         slots: SinkSlots::new(
             config.max_inflight,
             match config.source.flow.mode {
                 QueueMode::Unbounded => None,
-                _ => config.source.flow.memory_budget,
+                _ => config.source.flow.memory_budget.map(|b| b.pipeline_bytes()),
             },
         ),
         health,
