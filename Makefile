@@ -33,7 +33,8 @@ test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end
 	$(MAKE) check-deploy
 	set -a && source .stack/env && set +a && $(CARGO) test --workspace
 
-bench: up ## Criterion micro-benchmarks + end-to-end throughput against the per-event baseline
+bench: up ## Micro-benchmarks; streamsre (defaults, tuned) vs a Python consumer, the per-event baseline and the Postgres ceiling
+	$(CARGO) build --release -p streamsre --example pg_ceiling
 	scripts/bench.sh target/release/streamsre
 
 sweep: up ## Throughput of consume over a grid of flow/batching flags (Markdown table on stdout)

@@ -53,9 +53,16 @@ new_topic() {
   echo "$topic"
 }
 
+# cpu_seconds PID → user + system CPU seconds the process has used (/proc/PID/stat fields 14
+# and 15, in clock ticks).
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
 # run_consumer NAME TOPIC COUNT DB_URL EXTRA_ARGS... → prints the JSON summary and writes the
-# consumer's peak RSS (kB) to $STACK/bench-NAME.peak_kb and its /metrics to
-# $STACK/bench-NAME.metrics (it runs in a subshell).
+# consumer's peak RSS (kB) to $STACK/bench-NAME.peak_kb, its CPU seconds to
+# $STACK/bench-NAME.cpu_s and its /metrics to $STACK/bench-NAME.metrics (it runs in a
+# subshell).
 run_consumer() {
   local name=$1 topic=$2 count=$3 url=$4; shift 4
   local addr=127.0.0.1:$((20000 + RANDOM % 20000))
@@ -70,6 +77,7 @@ run_consumer() {
     sleep 0.2
   done
   awk '/VmHWM/ {print $2}' "/proc/$consumer/status" >"$STACK/bench-$name.peak_kb"
+  cpu_seconds "$consumer" >"$STACK/bench-$name.cpu_s"
   curl -fs "http://$addr/metrics" >"$STACK/bench-$name.metrics" || true
   kill -TERM "$consumer"; wait "$consumer"; consumer=""
   tail -n 1 "$STACK/bench-$name.out"

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# make bench: criterion micro-benchmarks, then the end-to-end harness.
+# make bench: criterion micro-benchmarks, then streamsre end to end against its peers and the
+# limit, all in one invocation (these machines are shared and noisy, so every figure is also
+# given as a ratio to another run of the same invocation).
 #
-# End to end: 200,000 events of 512 B are produced to a fresh topic on a bench-owned Tansu
-# broker with memory storage (fast, so the broker is not what is measured), then consumed into
-# a fresh database; throughput is events / (first fetch → last durable write). In the same
-# invocation a baseline consumer applies the seed's per-event transaction pattern
-# (--sink-mode single, 4 workers) to 20,000 events of the same workload; its rate is what the
-# ratio is against. streamsre runs twice on the 200,000: with the tuned flags below and with no
-# flags at all (its defaults), reported as a share of the tuned rate. Every figure is a ratio
-# to a baseline run in this invocation because these machines are shared and noisy. The last
-# line is the machine-readable summary.
+# Workload: 200,000 events of 512 B in a 12-partition topic on a bench-owned memory-storage
+# Tansu, drained into a fresh database per run (ledger, reviews and the per-key aggregate in
+# one transaction per batch). Runs:
+#   - streamsre with its default flags, and with the best tuned flags from docs/perf/sweep.md;
+#   - the afternoon Python consumer (scripts/python-consumer, installed into .stack/venv);
+#   - the seed's per-event transaction (--sink-mode single) on 20,000 events;
+#   - the Postgres ceiling: the same SQL on pre-decoded batches straight from Rust, no Kafka
+#     (crates/cli/examples/pg_ceiling.rs), same database server, same 4 connections, and the
+#     two write paths (unnest, binary COPY) over batch sizes.
+# streamsre's CPU seconds per million events come from /proc/<pid>/stat, its peak RSS from
+# VmHWM. The last line is the machine-readable summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/streamsre}
+CEILING=${CEILING:-target/release/examples/pg_ceiling}
+TUNED=${BENCH_TUNED:-"--batch-size 2000 --max-inflight-batches 3 --memory-budget 256MiB"}
+VENV=.stack/venv
 source scripts/bench-lib.sh
 BASELINE_N=${BENCH_BASELINE_EVENTS:-20000}
 
@@ -32,41 +39,67 @@ ratio_of track_complete_1024 offset_tracker_out_of_order baseline_btreeset
 
 start_bench_broker
 
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import confluent_kafka, psycopg2' 2>/dev/null; then
+  echo "bench: installing the Python consumer's packages into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r scripts/python-consumer/requirements.txt
+fi
+
 echo "bench: producing $N events of 512 B (and $BASELINE_N for the baseline)"
 topic=$(new_topic bench "$N" 1)
 base_topic=$(new_topic bench.base "$BASELINE_N" 2)
 
-echo "bench: streamsre (batch sink) consuming $N events"
-url=$(fresh_db bench_streamsre)
-summary=$(run_consumer streamsre "$topic" "$N" "$url" --max-inflight 16384 --batch-size 2000 --sink-workers 4)
-streamsre_eps=$(echo "$summary" | json_field throughput_eps)
-peak_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$STACK/bench-streamsre.peak_kb")
-db_share=$(python3 - "$STACK/bench-streamsre.metrics" "$(echo "$summary" | json_field active_seconds)" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-m = re.search(r'db_query_duration_seconds_sum\{query="apply_batch"\} ([0-9.e+-]+)', text)
-active = float(sys.argv[2])
-print(f"{float(m.group(1)) / (4 * active) * 100:.0f}" if m and active > 0 else "n/a")
-PY
-)
-echo "bench: streamsre summary $summary"
-echo "bench: time in Postgres transactions: ${db_share}% of the 4 sink workers' wall time"
+# streamsre RUN_NAME FLAGS... → sets eps, peak_mb, cpu_per_m for one consume run.
+streamsre() {
+  local name=$1 url summary; shift
+  url=$(fresh_db "bench_$name")
+  summary=$(run_consumer "$name" "$topic" "$N" "$url" "$@")
+  drop_db "bench_$name"
+  eps=$(echo "$summary" | json_field throughput_eps)
+  peak_mb=$(awk '{ printf "%.0f", $1 / 1024 }' "$STACK/bench-$name.peak_kb")
+  cpu_per_m=$(awk -v c="$(cat "$STACK/bench-$name.cpu_s")" -v n="$N" 'BEGIN { printf "%.1f", c / n * 1e6 }')
+  printf 'bench: streamsre %-8s %6.0f events/s  peak RSS %s MB  %s CPU-s per M events  (%s)\n' \
+    "$name" "$eps" "$peak_mb" "$cpu_per_m" "${*:-no flags}"
+}
 
-echo "bench: streamsre with its default flags consuming the same $N events"
-def_url=$(fresh_db bench_defaults)
-def_summary=$(run_consumer defaults "$topic" "$N" "$def_url")
-defaults_eps=$(echo "$def_summary" | json_field throughput_eps)
-defaults_peak_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$STACK/bench-defaults.peak_kb")
-echo "bench: defaults summary $def_summary"
+streamsre defaults
+defaults_eps=$eps defaults_mb=$peak_mb defaults_cpu=$cpu_per_m
+# shellcheck disable=SC2086 # one word per flag
+streamsre tuned $TUNED
+tuned_eps=$eps tuned_mb=$peak_mb tuned_cpu=$cpu_per_m
 
-echo "bench: baseline (seed's per-event transaction, 4 workers) consuming $BASELINE_N events"
-base_url=$(fresh_db bench_baseline)
-base_summary=$(run_consumer baseline "$base_topic" "$BASELINE_N" "$base_url" --sink-mode single --sink-workers 4 --max-inflight 64)
+url=$(fresh_db bench_python)
+"$BIN" migrate --database-url "$url" >/dev/null
+python_eps=$("$VENV/bin/python" scripts/python-consumer/consumer.py --brokers "$BROKER" --topic "$topic" \
+  --group "bench-python-$$" --database-url "$url" --count "$N" | json_field throughput_eps)
+drop_db bench_python
+printf 'bench: python consumer   %6.0f events/s  (confluent-kafka + psycopg2, 1,000-message batches, one connection)\n' "$python_eps"
+
+url=$(fresh_db bench_baseline)
+base_summary=$(run_consumer baseline "$base_topic" "$BASELINE_N" "$url" --sink-mode single --sink-workers 4 --max-inflight 64)
+drop_db bench_baseline
 baseline_eps=$(echo "$base_summary" | json_field throughput_eps)
-echo "bench: baseline summary $base_summary"
+printf 'bench: per-event baseline %5.0f events/s  (the seed: one transaction per event, 4 workers, %s events)\n' "$baseline_eps" "$BASELINE_N"
 
-for db in bench_streamsre bench_defaults bench_baseline; do drop_db "$db"; done
-ratio=$(awk -v a="$streamsre_eps" -v b="$baseline_eps" 'BEGIN { printf "%.1f", a / b }')
-defaults_of_tuned=$(awk -v a="$defaults_eps" -v b="$streamsre_eps" 'BEGIN { printf "%.2f", a / b }')
-printf 'bench: streamsre_eps=%.0f baseline_eps=%.0f ratio=%s peak_rss_mb=%s defaults_eps=%.0f defaults_of_tuned=%s defaults_peak_rss_mb=%s\n' \
-  "$streamsre_eps" "$baseline_eps" "$ratio" "$peak_mb" "$defaults_eps" "$defaults_of_tuned" "$defaults_peak_mb"
+# ceiling PATH BATCH → prints the ceiling's events/s and batch p99 (ms).
+ceiling() {
+  local url line
+  url=$(fresh_db bench_ceiling)
+  line=$("$CEILING" --database-url "$url" --events "$N" --batch-size "$2" --connections 4 --write-path "$1")
+  drop_db bench_ceiling
+  echo "bench: $line" >&2
+  echo "$line" | sed -E 's/.* eps=([0-9]+) .*batch_p99_ms=([0-9.]+).*/\1 \2/'
+}
+echo "bench: Postgres ceiling (same SQL, pre-decoded, no Kafka, 4 connections) by write path and batch size"
+for batch in 250 1000 4000; do
+  for path in unnest copy; do ceiling "$path" "$batch" >/dev/null; done
+done
+read -r ceiling_eps _ < <(ceiling unnest 1000)
+printf 'bench: Postgres ceiling  %6.0f events/s  (unnest, 1,000-event batches, as the defaults write)\n' "$ceiling_eps"
+
+r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf 'bench: defaults_eps=%.0f tuned_eps=%.0f python_eps=%.0f baseline_eps=%.0f ceiling_eps=%.0f defaults_vs_python=%s defaults_of_ceiling=%s defaults_of_tuned=%s defaults_vs_baseline=%s tuned_vs_baseline=%s defaults_peak_rss_mb=%s tuned_peak_rss_mb=%s defaults_cpu_s_per_m=%s tuned_cpu_s_per_m=%s\n' \
+  "$defaults_eps" "$tuned_eps" "$python_eps" "$baseline_eps" "$ceiling_eps" \
+  "$(r "$defaults_eps" "$python_eps")" "$(r "$defaults_eps" "$ceiling_eps")" "$(r "$defaults_eps" "$tuned_eps")" \
+  "$(r "$defaults_eps" "$baseline_eps")" "$(r "$tuned_eps" "$baseline_eps")" \
+  "$defaults_mb" "$tuned_mb" "$defaults_cpu" "$tuned_cpu"

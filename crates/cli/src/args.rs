@@ -473,6 +473,15 @@ pub enum SummaryFormat {
     Json,
 }
 
+/// `--write-path`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WritePathArg {
+    /// Array parameters of one prepared statement.
+    Unnest,
+    /// Binary COPY into a staging table, then the same statement.
+    Copy,
+}
+
 /// `consume` flags.
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
@@ -516,9 +525,9 @@ pub struct ConsumeArgs {
     /// /control/rate for `streamsre produce --adaptive`).
     #[arg(long, env = "POLICY", value_enum, default_value = "buffer")]
     pub policy: PolicyArg,
-    /// Heap the consumer's data may take: a quarter for librdkafka's prefetch, 1/32 per fetch,
-    /// half for messages queued and in flight (each costs its bytes twice, raw and decoded,
-    /// plus ~512 B), the rest headroom. Applies to bounded and pull; unbounded ignores it by
+    /// Heap the consumer's data may take: an eighth for librdkafka's prefetch, 1/32 per fetch,
+    /// 3/8 for messages queued and in flight (each costs its bytes three times: raw,
+    /// decoded and serialized for the sink, plus 512 B), the rest headroom. Applies to bounded and pull; unbounded ignores it by
     /// design.
     #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "64MiB")]
     pub memory_budget: usize,
@@ -549,6 +558,10 @@ pub struct ConsumeArgs {
     /// Most events per transaction.
     #[arg(long, env = "BATCH_SIZE", default_value_t = 1000)]
     pub batch_size: usize,
+    /// How a batch ships its rows to Postgres: array parameters of one prepared statement
+    /// (unnest) or binary COPY into a per-connection staging table (copy). Same SQL after.
+    #[arg(long, env = "WRITE_PATH", value_enum, default_value = "unnest")]
+    pub write_path: WritePathArg,
     /// Batches each lane holds at once: the one being written and those gathered and decoded
     /// behind it (2: decoding the next batch overlaps writing this one; 1: in turn).
     #[arg(long, env = "MAX_INFLIGHT_BATCHES", default_value_t = 2)]

@@ -2,7 +2,7 @@
 
 use crate::args::{
     Command, ConsumeArgs, DispatchArg, OnExhaustedArg, PolicyArg, PollModeArg, ProduceArgs,
-    QueueArg, SinkArg, SinkModeArg, SummaryFormat, TopicCommand,
+    QueueArg, SinkArg, SinkModeArg, SummaryFormat, TopicCommand, WritePathArg,
 };
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -16,7 +16,7 @@ use streamsre_kafka::producer::{
 use streamsre_kafka::source::SourceConfig;
 use streamsre_pipeline::{
     ConsumeConfig, Dispatch, FlowControl, MemoryBudget, OverloadPolicy, PollMode, QueueMode,
-    RunSummary, SinkMode, SinkTarget,
+    RunSummary, SinkMode, SinkTarget, WritePath,
 };
 use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_sink::{PgSink, PgSinkConfig};
@@ -60,6 +60,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 url: args.db.database_url.clone(),
                 pool_size: 1,
                 connect_timeout: Duration::from_secs(10),
+                write_path: Default::default(),
             })
             .await
             .with_context(|| format!("connecting to {}", redact_url(&args.db.database_url)))?;
@@ -353,6 +354,10 @@ async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         },
         batch_size: args.batch_size,
         max_inflight_batches: args.max_inflight_batches,
+        write_path: match args.write_path {
+            WritePathArg::Unnest => WritePath::Unnest,
+            WritePathArg::Copy => WritePath::Copy,
+        },
         batch_linger: args.batch_linger,
         max_message_bytes: args.max_message_bytes,
         dlq_topic: args.dlq_topic,

@@ -13,6 +13,7 @@ async fn connect(url: &str) -> anyhow::Result<PgSink> {
         url: url.to_string(),
         pool_size: 1,
         connect_timeout: Duration::from_secs(10),
+        write_path: Default::default(),
     })
     .await
     .with_context(|| format!("connecting to {}", redact_url(url)))

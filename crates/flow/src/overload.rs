@@ -143,12 +143,14 @@ impl FlowControl {
 mod tests {
     use super::*;
 
-    /// `pipeline`: the budget's pipeline share (half of the whole).
+    /// `pipeline`: the budget's pipeline share (3/8 of the whole; a multiple of 3 here).
     fn fc(mode: QueueMode, policy: OverloadPolicy, pipeline: Option<usize>) -> FlowControl {
+        let memory_budget = pipeline.map(|p| MemoryBudget::new(p / 3 * 8));
+        assert_eq!(memory_budget.map(|b| b.pipeline_bytes()), pipeline);
         FlowControl {
             mode,
             policy,
-            memory_budget: pipeline.map(|p| MemoryBudget::new(p * 2)),
+            memory_budget,
         }
     }
 
@@ -165,12 +167,12 @@ mod tests {
             (b, SlowSource, None, 10, 0, pause),
             (b, Shed, None, 9, 0, queue),
             (b, Shed, None, 10, 0, Waiting::Shed),
-            (b, Buffer, Some(1000), 1, 1000, pause),
-            (b, Shed, Some(1000), 1, 1000, Waiting::Shed),
+            (b, Buffer, Some(999), 1, 1000, pause),
+            (b, Shed, Some(999), 1, 1000, Waiting::Shed),
             (Pull, Buffer, None, 0, 0, pause),
             (Pull, Shed, None, 0, 0, Waiting::Shed),
             (Unbounded, Buffer, None, 1_000_000, 0, queue),
-            (Unbounded, Buffer, Some(1), 1_000_000, 1 << 30, queue),
+            (Unbounded, Buffer, Some(3), 1_000_000, 1 << 30, queue),
             (Unbounded, Shed, None, 1_000_000, 0, queue),
         ];
         for (mode, policy, budget, queued, bytes, want) in cases {
@@ -187,7 +189,7 @@ mod tests {
         let f = fc(
             QueueMode::Bounded { cap: 10 },
             OverloadPolicy::Buffer,
-            Some(1000),
+            Some(999),
         );
         assert!(!f.may_resume(6, 0, 0, true));
         assert!(f.may_resume(5, 0, 0, true));

@@ -19,7 +19,7 @@ impl Backend {
     /// Writes a batch (and, for Postgres, its DLQ rows in the same transaction).
     pub(crate) async fn apply_batch(
         &self,
-        valid: &[ValidEvent],
+        valid: &[&ValidEvent],
         dlq: &[DlqRecord],
     ) -> Result<BatchOutcome, SinkError> {
         match self {

@@ -25,6 +25,7 @@ use streamsre_kafka::dlq::DlqPublisher;
 use streamsre_kafka::slots::SinkSlots;
 use streamsre_kafka::source::{run_source, KafkaHealth, SharedTracker, SourceConfig, SourceShared};
 use streamsre_retry::RetryPolicy;
+pub use streamsre_sink::WritePath;
 use streamsre_sink::{PgSink, PgSinkConfig, SinkError};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
@@ -88,6 +89,8 @@ pub struct ConsumeConfig {
     pub sink_mode: SinkMode,
     /// Most events per sink transaction.
     pub batch_size: usize,
+    /// How batches ship their rows to Postgres.
+    pub write_path: WritePath,
     /// Batches each lane holds at once: the one being written plus those gathered and
     /// decoded behind it, so decoding overlaps the database.
     pub max_inflight_batches: usize,
@@ -152,6 +155,7 @@ async fn connect_sink(
         url: config.database_url.clone(),
         pool_size: config.sink_workers + 2,
         connect_timeout: Duration::from_secs(5),
+        write_path: config.write_path,
     };
     let mut attempt = 0;
     loop {

@@ -376,7 +376,7 @@ impl WorkerContext {
         items: &'a [Item],
     ) -> Pin<Box<dyn Future<Output = Result<Written, Abandoned>> + Send + 'a>> {
         Box::pin(async move {
-            let valid: Vec<ValidEvent> = items.iter().filter_map(|i| i.valid.clone()).collect();
+            let valid: Vec<&ValidEvent> = items.iter().filter_map(|i| i.valid.as_ref()).collect();
             let dlq: Vec<DlqRecord> = items.iter().filter_map(|i| i.dlq.clone()).collect();
             match self
                 .db("apply_batch", || self.sink.apply_batch(&valid, &dlq))

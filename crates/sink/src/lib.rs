@@ -18,5 +18,5 @@ pub mod postgres;
 pub use http::HttpSink;
 pub use postgres::{
     migrate, BatchOutcome, DlqFilter, DlqRecord, DlqRow, PgSink, PgSinkConfig, SinkError,
-    SourcePos, ValidEvent,
+    SourcePos, ValidEvent, WritePath,
 };

@@ -41,6 +41,7 @@ async fn sink(db: &TestDb, pool: usize) -> PgSink {
         url: db.url.clone(),
         pool_size: pool,
         connect_timeout: Duration::from_secs(5),
+        write_path: Default::default(),
     })
     .await
     .expect("connect sink")
@@ -263,6 +264,7 @@ async fn migrations_are_idempotent_and_safe_to_race() {
                 url,
                 pool_size: 1,
                 connect_timeout: Duration::from_secs(5),
+                write_path: Default::default(),
             })
             .await
             .unwrap();

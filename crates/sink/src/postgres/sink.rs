@@ -1,6 +1,7 @@
+use super::apply::{self, WritePath};
 use super::{migrate, SinkError};
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -79,45 +80,16 @@ pub struct PgSinkConfig {
     pub pool_size: usize,
     /// How long to wait for a new connection before calling the attempt failed.
     pub connect_timeout: Duration,
+    /// How batches ship their rows.
+    pub write_path: WritePath,
 }
 
 /// The Postgres sink. Cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct PgSink {
     pool: Pool,
+    write_path: WritePath,
 }
-
-/// Applies a batch in one statement: ledger insert, then reviews and the per-key aggregate for
-/// the newly inserted ids only. Rows are sorted (ids, keys) so concurrent transactions take row
-/// locks in the same order and do not deadlock each other.
-const APPLY_BATCH_SQL: &str = "
-WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
-                         $6::timestamptz[], $7::text[], $8::int[], $9::bigint[])
-        AS t(event_id, review_id, user_key, rating, text, created_at, src_topic, src_partition, src_offset)
-),
-fresh AS (
-    INSERT INTO processed_events (event_id, processed_at, source_topic, source_partition, source_offset)
-    SELECT event_id, now(), src_topic, src_partition, src_offset FROM input ORDER BY event_id
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
-),
-applied AS (
-    INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)
-    SELECT i.review_id, i.event_id, i.user_key, i.rating, i.text, i.created_at
-    FROM input i JOIN fresh f USING (event_id)
-    RETURNING user_key, rating
-),
-stats AS (
-    INSERT INTO user_stats (user_key, review_count, rating_sum, updated_at)
-    SELECT user_key, count(*), sum(rating), now() FROM applied GROUP BY user_key ORDER BY user_key
-    ON CONFLICT (user_key) DO UPDATE
-        SET review_count = user_stats.review_count + EXCLUDED.review_count,
-            rating_sum   = user_stats.rating_sum + EXCLUDED.rating_sum,
-            updated_at   = EXCLUDED.updated_at
-    RETURNING 1
-)
-SELECT count(*) FROM fresh";
 
 /// Writes DLQ rows. A redelivery of the same message (same source position, e.g. after a
 /// crash) changes nothing; the same record failing again from a new position (a replay that
@@ -166,7 +138,10 @@ impl PgSink {
             .create_timeout(Some(config.connect_timeout))
             .build()
             .map_err(|e| SinkError::Permanent(format!("building connection pool: {e}")))?;
-        let sink = Self { pool };
+        let sink = Self {
+            pool,
+            write_path: config.write_path,
+        };
         drop(sink.pool.get().await?);
         Ok(sink)
     }
@@ -198,13 +173,16 @@ impl PgSink {
     ///
     /// Either everything commits or nothing does; on any error the caller may retry the same
     /// batch (it is idempotent) or split it to isolate a permanently failing row.
-    pub async fn apply_batch(
+    pub async fn apply_batch<E: Borrow<ValidEvent>>(
         &self,
-        events: &[ValidEvent],
+        events: &[E],
         dlq: &[DlqRecord],
     ) -> Result<BatchOutcome, SinkError> {
         let started = Instant::now();
         let mut client = self.pool.get().await?;
+        if self.write_path == WritePath::Copy {
+            apply::prepare_stage(&client).await?;
+        }
         let tx = client.transaction().await?;
 
         // An event id twice in one batch (a producer retry) would make the reviews insert see
@@ -212,41 +190,11 @@ impl PgSink {
         let mut seen = HashSet::with_capacity(events.len());
         let unique: Vec<&ValidEvent> = events
             .iter()
+            .map(Borrow::borrow)
             .filter(|e| seen.insert(e.event.event_id))
             .collect();
 
-        let mut applied = 0usize;
-        if !unique.is_empty() {
-            let col =
-                |f: fn(&ValidEvent) -> String| unique.iter().map(|e| f(e)).collect::<Vec<_>>();
-            let ids: Vec<Uuid> = unique.iter().map(|e| e.event.event_id).collect();
-            let review_ids = col(|e| e.event.payload.review_id.clone());
-            let keys = col(|e| e.event.key.clone());
-            let ratings: Vec<i32> = unique.iter().map(|e| e.event.payload.rating).collect();
-            let texts = col(|e| e.event.payload.text.clone());
-            let created: Vec<DateTime<Utc>> = unique.iter().map(|e| e.event.ts).collect();
-            let topics = col(|e| e.pos.topic.clone());
-            let partitions: Vec<i32> = unique.iter().map(|e| e.pos.partition).collect();
-            let offsets: Vec<i64> = unique.iter().map(|e| e.pos.offset).collect();
-            let stmt = tx.prepare_cached(APPLY_BATCH_SQL).await?;
-            let row = tx
-                .query_one(
-                    &stmt,
-                    &[
-                        &ids,
-                        &review_ids,
-                        &keys,
-                        &ratings,
-                        &texts,
-                        &created,
-                        &topics,
-                        &partitions,
-                        &offsets,
-                    ],
-                )
-                .await?;
-            applied = row.get::<_, i64>(0) as usize;
-        }
+        let applied = apply::apply(&tx, self.write_path, &unique).await?;
 
         let mut dlq_written = 0;
         if !dlq.is_empty() {
