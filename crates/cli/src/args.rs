@@ -529,7 +529,9 @@ pub struct ConsumeArgs {
     /// 3/8 for messages queued and in flight (each costs its bytes three times: raw,
     /// decoded and serialized for the sink, plus 512 B), the rest headroom. Applies to bounded and pull; unbounded ignores it by
     /// design.
-    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "64MiB")]
+    /// 128 MiB by default: at 64 MiB the eighth left for the prefetch measurably slowed the
+    /// bench workload (docs/perf/sweep.md).
+    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "128MiB")]
     pub memory_budget: usize,
     /// max.poll.interval.ms: a member that does not poll this long is evicted.
     #[arg(long, env = "MAX_POLL_INTERVAL", value_parser = parse_duration, default_value = "5m")]

@@ -211,8 +211,7 @@ fn min_max(v: &[f64]) -> (f64, f64) {
         .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
 }
 
-/// The memory budget of the bounded and pull overload runs, in MiB: `--memory-budget`'s
-/// default (the bounded run passes no flags; the pull run passes the same value).
+/// The memory budget the bounded and pull overload runs give the consumer, in MiB.
 const BUDGET_MIB: f64 = 64.0;
 
 /// What bounded and pull modes promise under overload: the backlog goes to the broker as lag,
@@ -248,12 +247,13 @@ fn assert_memory_flat_while_lag_grows(label: &str, run: &OverloadRun) {
     );
 }
 
-/// Bounded queue (the default) under 4× overload, with default flags only: memory stays flat
-/// and within the default budget while the overload becomes broker-side lag, RSS stays under
-/// the budget plus 32 MiB, and after the source stops everything drains exactly once.
+/// Bounded queue (the default) under 4× overload, with default flags but a 64 MiB budget
+/// (half the default, so the ~120 MiB backlog could not hide under it): memory stays flat and
+/// within the budget while the overload becomes broker-side lag, RSS stays under the budget
+/// plus 32 MiB, and after the source stops everything drains exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn bounded_queue_keeps_memory_flat_under_4x_overload() {
-    let run = overload("bounded", &[], 2048.0).await;
+    let run = overload("bounded", &["--memory-budget", "64MiB"], 2048.0).await;
     assert_memory_flat_while_lag_grows("bounded", &run);
     let (_, queue) = min_max(&run.queue_mib);
     assert!(
@@ -263,7 +263,7 @@ async fn bounded_queue_keeps_memory_flat_under_4x_overload() {
     let (_, rss) = min_max(&run.rss_mib);
     assert!(
         rss <= BUDGET_MIB + 32.0,
-        "bounded: RSS {rss:.1} MiB within the default budget + 32 MiB"
+        "bounded: RSS {rss:.1} MiB within the budget + 32 MiB"
     );
 }
 

@@ -100,10 +100,9 @@ mod tests {
         assert_eq!(MemoryBudget::cost(0), MESSAGE_OVERHEAD);
         assert_eq!(MemoryBudget::cost(512), 1536 + MESSAGE_OVERHEAD);
         assert_eq!(MemoryBudget::cost(usize::MAX), usize::MAX, "saturates");
-        // The default 64 MiB holds more events of 512 B in its pipeline share than the
-        // default lanes batch at once (4 lanes × 2 batches × 1,000): the budget does not
-        // throttle batching at the defaults.
-        let fits = MemoryBudget::new(64 * MIB).pipeline_bytes() / MemoryBudget::cost(512);
-        assert!(fits >= 8_000, "{fits}");
+        // The default 128 MiB holds the default MAX_INFLIGHT (16,384) of 512 B events in its
+        // pipeline share: the budget does not throttle batching at the defaults.
+        let fits = MemoryBudget::new(128 * MIB).pipeline_bytes() / MemoryBudget::cost(512);
+        assert!(fits >= 16_384, "{fits}");
     }
 }
