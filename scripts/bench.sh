@@ -69,7 +69,7 @@ streamsre tuned $TUNED
 tuned_eps=$eps tuned_mb=$peak_mb tuned_cpu=$cpu_per_m
 
 url=$(fresh_db bench_python)
-"$BIN" migrate --database-url "$url" >/dev/null
+"$BIN" migrate --database-url "$url" >/dev/null 2>&1
 python_eps=$("$VENV/bin/python" scripts/python-consumer/consumer.py --brokers "$BROKER" --topic "$topic" \
   --group "bench-python-$$" --database-url "$url" --count "$N" | json_field throughput_eps)
 drop_db bench_python

@@ -85,7 +85,7 @@ def main():
     consumer.close()
     active = last - first
     print(json.dumps({"applied": applied, "active_seconds": active,
-                      "throughput_eps": applied / active}))
+                      "throughput_eps": applied / active}, separators=(",", ":")))
 
 
 if __name__ == "__main__":
