@@ -14,19 +14,18 @@ source scripts/bench-lib.sh
 
 # One configuration per line: the flags given to `consume` ("" = the defaults).
 CONFIGS=${SWEEP_CONFIGS:-"
---max-inflight 64
---max-inflight 256
---max-inflight 1024
---max-inflight 4096
---max-inflight 16384
---max-inflight 4096 --batch-size 200
---max-inflight 4096 --batch-size 1000
---max-inflight 4096 --batch-size 2000
---max-inflight 4096 --batch-size 1000 --sink-workers 2
---max-inflight 4096 --batch-size 1000 --sink-workers 8
---max-inflight 4096 --batch-size 1000 --batch-linger 0ms
---max-inflight 4096 --batch-size 1000 --batch-linger 20ms
---max-inflight 4096 --batch-size 1000 --memory-budget 64MiB
+--memory-budget 64MiB
+--memory-budget 256MiB
+--batch-size 500
+--batch-size 2000
+--max-inflight-batches 1
+--max-inflight-batches 3
+--sink-workers 2
+--sink-workers 8
+--batch-linger 0ms
+--batch-linger 20ms
+--write-path copy
+--batch-size 2000 --max-inflight-batches 3 --memory-budget 256MiB
 "}
 
 start_bench_broker >&2
