@@ -279,7 +279,13 @@ async fn pull_mode_keeps_memory_flat_under_4x_overload() {
     .await;
     assert_memory_flat_while_lag_grows("pull", &run);
     let (_, queue) = min_max(&run.queue_mib);
-    assert!(queue <= 0.01, "pull mode queues nothing ({queue:.3} MiB)");
+    // The queue is reported at what its messages cost against the budget; pull mode holds at
+    // most the one or two messages a poll returned while the sink had just filled.
+    let two = 2.0 * streamsre_flow::MemoryBudget::cost(2048 + 64) as f64 / (1 << 20) as f64;
+    assert!(
+        queue <= two,
+        "pull mode queues next to nothing ({queue:.3} MiB, two messages cost {two:.3})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
