@@ -527,11 +527,11 @@ pub struct ConsumeArgs {
     pub policy: PolicyArg,
     /// Heap the consumer's data may take: an eighth for librdkafka's prefetch, 1/32 per fetch,
     /// 3/8 for messages queued and in flight (each costs its bytes three times: raw,
-    /// decoded and serialized for the sink, plus 512 B), the rest headroom. Applies to bounded and pull; unbounded ignores it by
-    /// design.
-    /// 128 MiB by default: at 64 MiB the eighth left for the prefetch measurably slowed the
-    /// bench workload (docs/perf/sweep.md).
-    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "128MiB")]
+    /// decoded and serialized for the sink, plus 512 B), the rest headroom. Applies to bounded
+    /// and pull; unbounded ignores it by design.
+    /// 64 MiB by default: the bench workload drains as fast as with 128 or 256 MiB
+    /// (docs/perf/sweep.md, sweep 8).
+    #[arg(long, env = "MEMORY_BUDGET", value_parser = parse_bytes, default_value = "64MiB")]
     pub memory_budget: usize,
     /// max.poll.interval.ms: a member that does not poll this long is evicted.
     #[arg(long, env = "MAX_POLL_INTERVAL", value_parser = parse_duration, default_value = "5m")]

@@ -27,6 +27,15 @@ impl KafkaOpts {
         }
         config
     }
+
+    /// The last `--kafka-opt` value given for `key`, if any.
+    pub fn extra_value(&self, key: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Parses one `--kafka-opt` argument of the form `key=value`.
@@ -42,6 +51,20 @@ pub fn parse_kafka_opt(raw: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_override_of_a_key_wins() {
+        let opts = KafkaOpts {
+            brokers: "b".into(),
+            extra: vec![
+                ("fetch.max.bytes".into(), "1".into()),
+                ("acks".into(), "all".into()),
+                ("fetch.max.bytes".into(), "2".into()),
+            ],
+        };
+        assert_eq!(opts.extra_value("fetch.max.bytes"), Some("2"));
+        assert_eq!(opts.extra_value("linger.ms"), None);
+    }
 
     #[test]
     fn parses_key_value_and_rejects_garbage() {
