@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy bench sweep clean-stack
+.PHONY: build up down demo test lint check-deploy bench sweep profile clean-stack
 
 build: ## Release binary
 	$(CARGO) build --release --bin streamsre
@@ -39,6 +39,10 @@ bench: up ## Micro-benchmarks; streamsre (defaults, tuned) vs a Python consumer,
 
 sweep: up ## Throughput of consume over a grid of flow/batching flags (Markdown table on stdout)
 	scripts/sweep.sh target/release/streamsre
+
+profile: up ## Where a default-flags run spends its time: CPU profile, pg_stat_statements, CPU split
+	$(CARGO) build --release -p streamsre --example pprof_top
+	scripts/profile.sh target/release/streamsre
 
 clean-stack: down ## Stop and delete local broker data and logs
 	rm -rf .stack
