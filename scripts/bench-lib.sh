@@ -59,25 +59,56 @@ cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+# cpu_snapshot → one "pid CPU-seconds" line per process of the broker and the Postgres server.
+cpu_snapshot() {
+  local pid
+  for pid in $broker $(pgrep -x postgres); do
+    [ -r "/proc/$pid/stat" ] && echo "$pid $(cpu_seconds "$pid" 2>/dev/null || echo 0)"
+  done
+  true
+}
+
+# cpu_since SNAPSHOT_FILE → "BROKER_S POSTGRES_S": CPU seconds the broker and Postgres (every
+# backend still running, from 0 if it started after the snapshot) used since the snapshot.
+cpu_since() {
+  cpu_snapshot | awk -v b="$broker" 'NR == FNR { was[$1] = $2; next }
+    { d = $2 - was[$1]; if ($1 == b) broker += d; else pg += d }
+    END { printf "%.2f %.2f", broker, pg }' "$1" -
+}
+
+# processed ADDR → events the consumer at ADDR has finished (events_processed_total, all
+# results), 0 while it is not serving yet.
+processed() {
+  curl -fs "http://$1/metrics" 2>/dev/null |
+    awk '/^events_processed_total[{ ]/ { n += $NF } END { printf "%d", n }'
+}
+
 # run_consumer NAME TOPIC COUNT DB_URL EXTRA_ARGS... → prints the JSON summary and writes the
 # consumer's peak RSS (kB) to $STACK/bench-NAME.peak_kb, its CPU seconds to
-# $STACK/bench-NAME.cpu_s and its /metrics to $STACK/bench-NAME.metrics (it runs in a
-# subshell).
+# $STACK/bench-NAME.cpu_s, the broker's and Postgres' CPU seconds and the wall seconds of the
+# run to $STACK/bench-NAME.cpu_split, and its /metrics to $STACK/bench-NAME.metrics (it runs in
+# a subshell).
 run_consumer() {
   local name=$1 topic=$2 count=$3 url=$4; shift 4
-  local addr=127.0.0.1:$((20000 + RANDOM % 20000))
+  local addr=127.0.0.1:$((20000 + RANDOM % 20000)) started=$EPOCHREALTIME
+  cpu_snapshot >"$STACK/bench-$name.cpu_before"
   KAFKA_OPTS="$GROUP_OPTS" "$BIN" consume --brokers "$BROKER" --topic "$topic" --group "bench-$name-$$-$RANDOM" \
     --database-url "$url" --metrics-addr "$addr" --summary-format json "$@" \
     >"$STACK/bench-$name.out" 2>"$STACK/bench-$name.log" &
   consumer=$!
   local deadline=$((SECONDS + 900))
-  until [ "$(psql "$url" -tAc 'select count(*) from processed_events' 2>/dev/null || echo 0)" -ge "$count" ]; do
+  # Watch the consumer's own counter, and ask the database (a count(*) over a growing ledger,
+  # which competes with the run for the same cores) only once that counter says done.
+  until [ "$(processed "$addr")" -ge "$count" ] &&
+    [ "$(psql "$url" -tAc 'select count(*) from processed_events' 2>/dev/null || echo 0)" -ge "$count" ]; do
     kill -0 "$consumer" 2>/dev/null || { echo "bench: $name consumer died; see $STACK/bench-$name.log" >&2; exit 1; }
     [ $SECONDS -lt $deadline ] || { echo "bench: $name timed out" >&2; kill -TERM "$consumer"; exit 1; }
     sleep 0.2
   done
   awk '/VmHWM/ {print $2}' "/proc/$consumer/status" >"$STACK/bench-$name.peak_kb"
   cpu_seconds "$consumer" >"$STACK/bench-$name.cpu_s"
+  echo "$(cpu_since "$STACK/bench-$name.cpu_before") $(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" \
+    >"$STACK/bench-$name.cpu_split"
   curl -fs "http://$addr/metrics" >"$STACK/bench-$name.metrics" || true
   kill -TERM "$consumer"; wait "$consumer"; consumer=""
   tail -n 1 "$STACK/bench-$name.out"

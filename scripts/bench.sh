@@ -60,6 +60,16 @@ streamsre() {
   cpu_per_m=$(awk -v c="$(cat "$STACK/bench-$name.cpu_s")" -v n="$N" 'BEGIN { printf "%.1f", c / n * 1e6 }')
   printf 'bench: streamsre %-8s %6.0f events/s  peak RSS %s MB  %s CPU-s per M events  (%s)\n' \
     "$name" "$eps" "$peak_mb" "$cpu_per_m" "${*:-no flags}"
+  cpu_split "$name" "$(cat "$STACK/bench-$name.cpu_s")" $(cat "$STACK/bench-$name.cpu_split")
+}
+
+# cpu_split NAME STREAMSRE_S BROKER_S POSTGRES_S WALL_S → where the machine's CPU went during a
+# run, per million events and as a share of all cores over the run's wall time.
+cpu_split() {
+  awk -v name="$1" -v s="$2" -v b="$3" -v p="$4" -v w="$5" -v n="$N" -v cores="$(nproc)" 'BEGIN {
+    m = n / 1e6; all = cores * w
+    printf "bench: CPU of %s run per M events: streamsre %.1f s, broker %.1f s, postgres %.1f s; of %d cores over %.1f s: streamsre %.0f%%, broker %.0f%%, postgres %.0f%%, rest %.0f%%\n",
+      name, s / m, b / m, p / m, cores, w, 100 * s / all, 100 * b / all, 100 * p / all, 100 * (all - s - b - p) / all }'
 }
 
 streamsre defaults
@@ -85,7 +95,9 @@ printf 'bench: per-event baseline %5.0f events/s  (the seed: one transaction per
 ceiling() {
   local url line
   url=$(fresh_db bench_ceiling)
+  cpu_snapshot >"$STACK/bench-ceiling.cpu_before"
   line=$("$CEILING" --database-url "$url" --events "$N" --batch-size "$2" --connections 4 --write-path "$1")
+  ceiling_pg_cpu=$(cpu_since "$STACK/bench-ceiling.cpu_before" | awk -v n="$N" '{ printf "%.1f", $2 / n * 1e6 }')
   drop_db bench_ceiling
   echo "bench: $line" >&2
   echo "$line" | sed -E 's/.* eps=([0-9]+) .*batch_p99_ms=([0-9.]+).*/\1 \2/'
@@ -94,8 +106,9 @@ echo "bench: Postgres ceiling (same SQL, pre-decoded, no Kafka, 4 connections) b
 for batch in 250 1000 4000; do
   for path in unnest copy; do ceiling "$path" "$batch" >/dev/null; done
 done
-read -r ceiling_eps _ < <(ceiling unnest 1000)
-printf 'bench: Postgres ceiling  %6.0f events/s  (unnest, 1,000-event batches, as the defaults write)\n' "$ceiling_eps"
+ceiling unnest 1000 >"$STACK/bench-ceiling.result"
+read -r ceiling_eps _ <"$STACK/bench-ceiling.result"
+printf 'bench: Postgres ceiling  %6.0f events/s  (unnest, 1,000-event batches, as the defaults write; postgres %s CPU-s per M events)\n' "$ceiling_eps" "$ceiling_pg_cpu"
 
 r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf 'bench: defaults_eps=%.0f tuned_eps=%.0f python_eps=%.0f baseline_eps=%.0f ceiling_eps=%.0f defaults_vs_python=%s defaults_of_ceiling=%s defaults_of_tuned=%s defaults_vs_baseline=%s tuned_vs_baseline=%s defaults_peak_rss_mb=%s tuned_peak_rss_mb=%s defaults_cpu_s_per_m=%s tuned_cpu_s_per_m=%s\n' \
