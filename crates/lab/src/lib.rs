@@ -6,4 +6,5 @@
 
 #![warn(missing_docs)]
 
+pub mod schedule;
 pub mod sink_service;
