@@ -95,9 +95,7 @@ printf 'bench: per-event baseline %5.0f events/s  (the seed: one transaction per
 ceiling() {
   local url line
   url=$(fresh_db bench_ceiling)
-  cpu_snapshot >"$STACK/bench-ceiling.cpu_before"
   line=$("$CEILING" --database-url "$url" --events "$N" --batch-size "$2" --connections 4 --write-path "$1")
-  ceiling_pg_cpu=$(cpu_since "$STACK/bench-ceiling.cpu_before" | awk -v n="$N" '{ printf "%.1f", $2 / n * 1e6 }')
   drop_db bench_ceiling
   echo "bench: $line" >&2
   echo "$line" | sed -E 's/.* eps=([0-9]+) .*batch_p99_ms=([0-9.]+).*/\1 \2/'
@@ -108,7 +106,7 @@ for batch in 250 1000 4000; do
 done
 ceiling unnest 1000 >"$STACK/bench-ceiling.result"
 read -r ceiling_eps _ <"$STACK/bench-ceiling.result"
-printf 'bench: Postgres ceiling  %6.0f events/s  (unnest, 1,000-event batches, as the defaults write; postgres %s CPU-s per M events)\n' "$ceiling_eps" "$ceiling_pg_cpu"
+printf 'bench: Postgres ceiling  %6.0f events/s  (unnest, 1,000-event batches, as the defaults write)\n' "$ceiling_eps"
 
 r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf 'bench: defaults_eps=%.0f tuned_eps=%.0f python_eps=%.0f baseline_eps=%.0f ceiling_eps=%.0f defaults_vs_python=%s defaults_of_ceiling=%s defaults_of_tuned=%s defaults_vs_baseline=%s tuned_vs_baseline=%s defaults_peak_rss_mb=%s tuned_peak_rss_mb=%s defaults_cpu_s_per_m=%s tuned_cpu_s_per_m=%s\n' \
