@@ -395,6 +395,11 @@ pub struct ProduceArgs {
         default_value = "http://127.0.0.1:2112/control/rate"
     )]
     pub control_url: String,
+    /// A load profile of constant-rate steps instead of --rate: RATE:DURATION,… such as
+    /// `1500:2m,8000:5m,1500:3m` (the lab specification's burst). Each step is paced like
+    /// --rate (open model); the run ends with the last step.
+    #[arg(long, env = "SCHEDULE", conflicts_with_all = ["adaptive", "count", "duration"])]
+    pub schedule: Option<streamsre_lab::schedule::Schedule>,
 }
 
 /// `consume --sink-mode` values.

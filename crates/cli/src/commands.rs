@@ -154,12 +154,15 @@ async fn shutdown_signal() {
 
 async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(clock_seed);
+    // A schedule sets the rate through the same override --adaptive uses; its total duration
+    // is the run's deadline.
+    let schedule = args.schedule.clone();
     let config = LoadConfig {
         kafka: args.kafka.opts(),
         topic: args.topic.clone(),
-        rate: args.rate,
+        rate: schedule.as_ref().map_or(args.rate, |s| s.steps()[0].rate),
         count: args.count,
-        duration: args.duration,
+        duration: schedule.as_ref().map(|s| s.total()).or(args.duration),
         workload: WorkloadConfig {
             seed,
             hot_key_pct: args.hot_key_pct.clamp(0.0, 100.0),
@@ -168,23 +171,33 @@ async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             msg_size: args.msg_size,
         },
         flush_timeout: Duration::from_secs(60),
-        rate_override: args
-            .adaptive
+        rate_override: (args.adaptive || schedule.is_some())
             .then(|| Arc::new(std::sync::atomic::AtomicU64::new(0))),
     };
-    if let Some(rate) = &config.rate_override {
-        tokio::spawn(follow_sustainable_rate(
-            args.control_url.clone(),
-            args.rate,
-            rate.clone(),
-        ));
+    match (&config.rate_override, schedule.clone()) {
+        (Some(rate), Some(schedule)) => {
+            tracing::info!(%schedule, "producing on a schedule");
+            tokio::spawn(follow_schedule(schedule, rate.clone()));
+        }
+        (Some(rate), None) => {
+            tokio::spawn(follow_sustainable_rate(
+                args.control_url.clone(),
+                args.rate,
+                rate.clone(),
+            ));
+        }
+        (None, _) => {}
     }
-    let total = config.count.or_else(|| {
-        config
-            .duration
-            .filter(|_| config.rate > 0.0)
-            .map(|d| (config.rate * d.as_secs_f64()).round() as u64)
-    });
+    let total = schedule
+        .as_ref()
+        .map(|s| s.expected_events())
+        .or(config.count)
+        .or_else(|| {
+            config
+                .duration
+                .filter(|_| config.rate > 0.0)
+                .map(|d| (config.rate * d.as_secs_f64()).round() as u64)
+        });
     tracing::info!(topic = %config.topic, rate = config.rate, ?total, seed, "producing");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -209,6 +222,11 @@ async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             stop_http.notified().await
         }));
     }
+    let target = match &schedule {
+        Some(s) => format!("schedule({s})"),
+        None if args.rate > 0.0 => format!("{:.0}/s", args.rate),
+        None => "max".into(),
+    };
     let load_metrics = metrics.clone();
     let report = tokio::task::spawn_blocking(move || {
         let mut progress = Progress::new(total);
@@ -221,7 +239,7 @@ async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     })
     .await??;
     http_stop.notify_one();
-    print_produce_report(&report, args.rate, seed);
+    print_produce_report(&report, &target, seed);
     Ok(if report.all_acked() {
         ExitCode::SUCCESS
     } else {
@@ -284,7 +302,7 @@ impl Progress {
     }
 }
 
-fn print_produce_report(r: &LoadReport, target_rate: f64, seed: u64) {
+fn print_produce_report(r: &LoadReport, target: &str, seed: u64) {
     println!(
         "produce: sent={} acked={} failed={} elapsed={:.2}s achieved_rate={:.0}/s target_rate={} seed={}",
         r.sent,
@@ -292,7 +310,7 @@ fn print_produce_report(r: &LoadReport, target_rate: f64, seed: u64) {
         r.failed,
         r.elapsed.as_secs_f64(),
         r.achieved_rate(),
-        if target_rate > 0.0 { format!("{target_rate:.0}/s") } else { "max".into() },
+        target,
         seed,
     );
     if r.max_behind > BEHIND_THRESHOLD {
@@ -446,6 +464,20 @@ async fn sink_service(args: crate::args::SinkArgs) -> anyhow::Result<ExitCode> {
         counts.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// For `produce --schedule`: puts the step in force into the producer's rate override, checking
+/// every 10 ms so a step starts on time; returns after the last step.
+async fn follow_schedule(
+    schedule: streamsre_lab::schedule::Schedule,
+    rate: Arc<std::sync::atomic::AtomicU64>,
+) {
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    while let Some(now) = schedule.rate_at(start.elapsed()) {
+        rate.store(now.to_bits(), std::sync::atomic::Ordering::Relaxed);
+        tick.tick().await;
+    }
 }
 
 /// For `produce --adaptive`: once a second, reads the consumer's sustainable rate and sends a

@@ -613,3 +613,53 @@ async fn blocking_poll_mode_is_evicted_and_decoupled_is_not() {
         "the decoupled poll loop keeps its membership"
     );
 }
+
+/// `produce --schedule`: each step is sent at its own rate, one after the other, and the run
+/// ends with the last step. Checked from the events' own timestamps (set when each is sent):
+/// 300 in the first second, 1,500 in the next, nothing after.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_schedule_sends_each_step_at_its_rate() {
+    let topic = streamsre_testkit::create_topic(3).await;
+    let mut prod = Proc::spawn(
+        BIN,
+        "produce-schedule",
+        &[
+            "produce",
+            "--topic",
+            &topic,
+            "--schedule",
+            "300:1s,1500:1s",
+            "--seed",
+            "204",
+        ],
+        &[],
+    );
+    let status = prod.wait_exit(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{}", prod.stderr_tail());
+    assert!(
+        prod.stdout().contains("sent=1800 acked=1800"),
+        "the schedule sends 300 + 1,500 events: {}",
+        prod.stdout()
+    );
+    let records = read_topic(&topic, 1800, Duration::from_secs(30)).await;
+    let mut sent_at: Vec<chrono::DateTime<chrono::Utc>> = records
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+            v["ts"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    sent_at.sort();
+    let start = sent_at[0];
+    let in_first_second = sent_at
+        .iter()
+        .filter(|t| (**t - start).num_milliseconds() < 1000)
+        .count();
+    // Pacing is exact; the margin only absorbs where the first event fell in its interval.
+    assert!(
+        (290..=310).contains(&in_first_second),
+        "the first step sends 300/s: {in_first_second} in its second"
+    );
+    let last = (*sent_at.last().unwrap() - start).num_milliseconds();
+    assert!(last < 2100, "the run ends with its last step ({last} ms)");
+}

@@ -1,8 +1,11 @@
-//! The lab side of streamsre: components that make overload reproducible. Today that is
-//! [`sink_service`], the slow downstream (`streamsre sink`): an HTTP service that accepts
-//! events at a fixed rate (server-side token bucket), answers `429` with `Retry-After` beyond
-//! it, can stall on a deterministic schedule or on command, and counts what it accepted per key
-//! so experiments can check loss and duplication.
+//! The lab side of streamsre: components that make overload reproducible, on both ends of the
+//! data path.
+//!
+//! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
+//! - [`sink_service`]: the slow downstream (`streamsre sink`), an HTTP service that accepts
+//!   events at a fixed rate (server-side token bucket), answers `429` with `Retry-After` beyond
+//!   it, can stall on a deterministic schedule or on command, and counts what it accepted per
+//!   key so experiments can check loss and duplication.
 
 #![warn(missing_docs)]
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// One step: `rate` events/s for `duration`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Step {
-    /// Events per second while the step lasts; 0 sends nothing (a pause).
+    /// Events per second while the step lasts (above 0).
     pub rate: f64,
     /// How long the step lasts.
     pub duration: Duration,
@@ -34,11 +34,12 @@ impl Schedule {
         if let Some(s) = steps.iter().find(|s| s.duration.is_zero()) {
             return Err(format!("a step at {}/s lasts no time", s.rate));
         }
-        if let Some(s) = steps
-            .iter()
-            .find(|s| !(s.rate.is_finite() && s.rate >= 0.0))
-        {
-            return Err(format!("{} is not a rate (events/s, 0 or more)", s.rate));
+        // A producer reads a rate of 0 as "as fast as possible", the opposite of a lull.
+        if let Some(s) = steps.iter().find(|s| !(s.rate.is_finite() && s.rate > 0.0)) {
+            return Err(format!(
+                "{} is not a rate (events/s above 0; for a lull use a low rate such as 1)",
+                s.rate
+            ));
         }
         Ok(Self { steps })
     }
@@ -143,10 +144,10 @@ mod tests {
 
     #[test]
     fn the_next_step_owns_the_boundary_and_none_follows_the_end() {
-        let s: Schedule = "100:10s,0:5s,300:1s".parse().unwrap();
+        let s: Schedule = "100:10s,1:5s,300:1s".parse().unwrap();
         assert_eq!(s.rate_at(Duration::ZERO), Some(100.0));
         assert_eq!(s.rate_at(secs(10) - Duration::from_millis(1)), Some(100.0));
-        assert_eq!(s.rate_at(secs(10)), Some(0.0));
+        assert_eq!(s.rate_at(secs(10)), Some(1.0));
         assert_eq!(s.rate_at(secs(15)), Some(300.0));
         assert_eq!(s.rate_at(secs(16)), None);
     }
@@ -181,6 +182,7 @@ mod tests {
             ("1500:soon", "examples"),
             ("1500:0s", "lasts no time"),
             ("-5:1s", "not a rate"),
+            ("0:1s", "for a lull"),
             ("NaN:1s", "not a rate"),
         ] {
             let err = input.parse::<Schedule>().unwrap_err();
