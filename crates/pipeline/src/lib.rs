@@ -9,6 +9,7 @@
 
 mod backend;
 mod control;
+mod lane;
 mod probe;
 mod worker;
 
@@ -333,7 +334,7 @@ pub async fn run(
     for lane in 0..config.sink_workers {
         let (tx, rx) = mpsc::channel(config.max_inflight);
         lanes.push(tx);
-        workers.push(tokio::spawn(worker::run_lane(
+        workers.push(tokio::spawn(lane::run_lane(
             lane,
             rx,
             ctx.clone(),

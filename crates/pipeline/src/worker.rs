@@ -8,6 +8,7 @@
 //! a record twice: at-least-once, as any Kafka producer without transactions).
 
 use crate::backend::Backend;
+use crate::lane::GatherRules;
 use crate::ConsumeConfig;
 use chrono::Utc;
 use std::future::Future;
@@ -22,7 +23,6 @@ use streamsre_retry::{retry, CircuitBreaker, RetryAction, RetryNotice, RetryOutc
 use streamsre_sink::{DlqRecord, SinkError, SourcePos, ValidEvent};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::LatencyStats;
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// How a lane writes to Postgres.
@@ -63,7 +63,7 @@ impl Written {
 
 /// One message of a batch after decoding: either an event to apply or a DLQ record, plus the
 /// raw value and key so a row the database rejects can still be sent to the DLQ byte for byte.
-struct Item {
+pub(crate) struct Item {
     valid: Option<ValidEvent>,
     dlq: Option<DlqRecord>,
     raw: Option<Vec<u8>>,
@@ -107,15 +107,13 @@ pub(crate) struct WorkerContext {
     sink: Backend,
     dlq: DlqPublisher,
     mode: SinkMode,
-    batch_size: usize,
-    linger: Duration,
-    /// Batches per lane at once (`--max-inflight-batches`).
-    batches_per_lane: usize,
+    /// When a lane hands a batch to its writer (see [`crate::lane`]).
+    pub(crate) gather: GatherRules,
     max_message_bytes: usize,
     policy: RetryPolicy,
     /// Shared by all lanes: stops every lane from probing a database that keeps failing.
     breaker: CircuitBreaker,
-    shared: SourceShared,
+    pub(crate) shared: SourceShared,
     latency: Arc<LatencyStats>,
     cancel: CancellationToken,
     /// First fetch and last durable write, for the run's throughput.
@@ -138,9 +136,11 @@ impl WorkerContext {
             sink,
             dlq,
             mode: config.sink_mode,
-            batch_size: config.batch_size,
-            linger: config.batch_linger,
-            batches_per_lane: config.max_inflight_batches,
+            gather: GatherRules {
+                batch_size: config.batch_size,
+                linger: config.batch_linger,
+                batches_per_lane: config.max_inflight_batches,
+            },
             max_message_bytes: config.max_message_bytes,
             policy: config.retry,
             breaker: CircuitBreaker::new(config.breaker_threshold, config.breaker_open_for),
@@ -187,7 +187,7 @@ impl WorkerContext {
         }
     }
 
-    fn decode(&self, msg: &mut Fetched) -> Item {
+    pub(crate) fn decode(&self, msg: &mut Fetched) -> Item {
         // Per-message logs are sampled (1 in 1,000) and only at debug level: at 70k events/s a
         // line per message would cost more than the work itself.
         if tracing::enabled!(tracing::Level::DEBUG) && msg.offset % 1000 == 0 {
@@ -484,7 +484,7 @@ impl WorkerContext {
     }
 
     /// Writes one decoded batch end to end and releases its permits.
-    async fn process(&self, Decoded { batch, items }: Decoded) {
+    pub(crate) async fn process(&self, Decoded { batch, items }: Decoded) {
         let mut result = match self.mode {
             SinkMode::Batch => self.apply_batch(&items).await,
             SinkMode::Single => self.apply_single(&items).await,
@@ -549,108 +549,7 @@ impl WorkerContext {
 }
 
 /// A batch gathered from a lane and decoded, waiting for the database.
-struct Decoded {
-    batch: Vec<Fetched>,
-    items: Vec<Item>,
-}
-
-/// One lane: a task that gathers and decodes batches, and one that writes them in order, so
-/// decoding overlaps the database. At most `--max-inflight-batches` batches of the lane exist
-/// at once (a permit each, taken when gathering starts and released once written); with 1 the
-/// lane gathers, decodes and writes in turn. Returns once the lane's channel has closed and
-/// everything is written.
-pub(crate) async fn run_lane(
-    lane: usize,
-    rx: mpsc::Receiver<Fetched>,
-    ctx: Arc<WorkerContext>,
-    _done: std::sync::mpsc::Sender<()>, // dropped on exit: tells the source this lane drained
-) {
-    let batches = Arc::new(Semaphore::new(ctx.batches_per_lane));
-    let written = Arc::new(Notify::new());
-    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<(Decoded, OwnedSemaphorePermit)>();
-    let writer = {
-        let (ctx, written) = (ctx.clone(), written.clone());
-        tokio::spawn(async move {
-            while let Some((decoded, permit)) = ready_rx.recv().await {
-                ctx.process(decoded).await;
-                drop(permit);
-                written.notify_one();
-            }
-        })
-    };
-    let mut gatherer = Gatherer {
-        lane,
-        rx,
-        ctx: &ctx,
-        batches,
-        written,
-    };
-    while let Some(batch) = gatherer.next().await {
-        if ready_tx.send(batch).is_err() {
-            break; // the writer is gone: nothing more can be written
-        }
-    }
-    drop(ready_tx);
-    if let Err(e) = writer.await {
-        tracing::error!(lane, error = %e, "lane writer failed");
-    }
-    tracing::debug!(lane, "lane drained");
-}
-
-/// Gathers a lane's messages into decoded batches.
-struct Gatherer<'a> {
-    lane: usize,
-    rx: mpsc::Receiver<Fetched>,
-    ctx: &'a WorkerContext,
-    /// One permit per batch of this lane that exists (`--max-inflight-batches`).
-    batches: Arc<Semaphore>,
-    /// Signalled by the writer after each batch.
-    written: Arc<Notify>,
-}
-
-impl Gatherer<'_> {
-    /// Whether the writer has nothing to do: no batch but the one being gathered exists.
-    fn writer_idle(&self) -> bool {
-        self.batches.available_permits() + 1 == self.ctx.batches_per_lane
-    }
-
-    /// The next batch, decoded, with its permit; `None` once the lane's channel has closed.
-    ///
-    /// A batch is handed over when it is full, or when the writer is idle and lingering can
-    /// no longer help (the linger has passed, or every sink slot is taken so nothing new can
-    /// arrive). While the writer is busy the batch keeps growing instead: handing over a
-    /// partial batch then would only make more, smaller transactions.
-    async fn next(&mut self) -> Option<(Decoded, OwnedSemaphorePermit)> {
-        let ctx = self.ctx;
-        // The semaphore is never closed: this only waits for the writer.
-        let permit = self.batches.clone().acquire_owned().await.ok()?;
-        let mut first = self.rx.recv().await?;
-        let mut batch = Vec::with_capacity(ctx.batch_size);
-        let mut items = Vec::with_capacity(ctx.batch_size);
-        items.push(ctx.decode(&mut first));
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + ctx.linger;
-        while batch.len() < ctx.batch_size {
-            let writer_idle = self.writer_idle();
-            let lingered = ctx.linger.is_zero()
-                || tokio::time::Instant::now() >= deadline
-                || !ctx.shared.slots.has_room();
-            if writer_idle && lingered {
-                break;
-            }
-            tokio::select! {
-                m = self.rx.recv() => match m {
-                    Some(mut m) => {
-                        items.push(ctx.decode(&mut m));
-                        batch.push(m);
-                    }
-                    None => break,
-                },
-                _ = self.written.notified(), if !writer_idle => {}
-                _ = tokio::time::sleep_until(deadline), if !lingered => {}
-            }
-        }
-        tracing::trace!(lane = self.lane, size = batch.len(), "batch gathered");
-        Some((Decoded { batch, items }, permit))
-    }
+pub(crate) struct Decoded {
+    pub(crate) batch: Vec<Fetched>,
+    pub(crate) items: Vec<Item>,
 }
