@@ -437,6 +437,7 @@ fn print_consume_summary(s: &RunSummary) {
     );
     println!("  e2e latency p50     {}", ms(s.e2e_p50_ms));
     println!("  e2e latency p99     {}", ms(s.e2e_p99_ms));
+    println!("  e2e latency p99.9   {}", ms(s.e2e_p999_ms));
 }
 
 async fn sink_service(args: crate::args::SinkArgs) -> anyhow::Result<ExitCode> {

@@ -145,6 +145,8 @@ pub struct RunSummary {
     pub e2e_p50_ms: Option<f64>,
     /// 99th percentile produce-to-durable latency in milliseconds.
     pub e2e_p99_ms: Option<f64>,
+    /// 99.9th percentile produce-to-durable latency in milliseconds (the lab's tail).
+    pub e2e_p999_ms: Option<f64>,
 }
 
 /// Connects to Postgres and applies migrations, retrying transient failures until `cancel`.
@@ -441,6 +443,7 @@ pub async fn run(
         throughput_eps: finished as f64 / active.as_secs_f64().max(1e-9),
         e2e_p50_ms: latency.quantile(0.5).map(ms),
         e2e_p99_ms: latency.quantile(0.99).map(ms),
+        e2e_p999_ms: latency.quantile(0.999).map(ms),
     };
     Ok(summary)
 }
