@@ -2,6 +2,10 @@
 //! data path.
 //!
 //! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
+//! - [`scale`]: quick and full experiment sizes, with the factors the report states.
+//! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
+//! - [`criteria`]: the acceptance criteria as pure checks over measured series.
+//! - [`chart`]: PNG line charts with titles, units, legends and shaded windows.
 //! - [`sink_service`]: the slow downstream (`streamsre sink`), an HTTP service that accepts
 //!   events at a fixed rate (server-side token bucket), answers `429` with `Retry-After` beyond
 //!   it, can stall on a deterministic schedule or on command, and counts what it accepted per
@@ -9,5 +13,9 @@
 
 #![warn(missing_docs)]
 
+pub mod chart;
+pub mod criteria;
+pub mod scale;
 pub mod schedule;
 pub mod sink_service;
+pub mod timeseries;
