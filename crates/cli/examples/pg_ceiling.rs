@@ -14,7 +14,7 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
-use streamsre_kafka::producer::{EventGenerator, WorkloadConfig};
+use streamsre_lab::load::{EventGenerator, WorkloadConfig};
 use streamsre_sink::{PgSink, PgSinkConfig, SourcePos, ValidEvent, WritePath};
 
 #[derive(Parser)]

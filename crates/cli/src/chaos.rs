@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use std::process::ExitCode;
 use std::time::Duration;
 use streamsre_event::encode;
-use streamsre_kafka::producer::{send_raw, EventGenerator, RawRecord, WorkloadConfig};
+use streamsre_lab::load::{send_raw, EventGenerator, RawRecord, WorkloadConfig};
 
 async fn control(
     url: &str,

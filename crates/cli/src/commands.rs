@@ -10,10 +10,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use streamsre_kafka::producer::{
+use streamsre_kafka::source::SourceConfig;
+use streamsre_lab::load::{
     clock_seed, run_load, LoadConfig, LoadReport, WorkloadConfig, BEHIND_THRESHOLD,
 };
-use streamsre_kafka::source::SourceConfig;
 use streamsre_pipeline::{
     ConsumeConfig, Dispatch, FlowControl, MemoryBudget, OverloadPolicy, PollMode, QueueMode,
     RunSummary, SinkMode, SinkTarget, WritePath,

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use streamsre_event::encode;
-use streamsre_kafka::producer::{send_raw, EventGenerator, RawRecord, WorkloadConfig};
+use streamsre_lab::load::{send_raw, EventGenerator, RawRecord, WorkloadConfig};
 use streamsre_testkit::{
     create_named_topic, create_topic, read_topic, scrape, unique, wait_for, Proc, TestDb,
 };

@@ -7,7 +7,7 @@ use common::*;
 use serde_json::json;
 use std::time::Duration;
 use streamsre_event::encode;
-use streamsre_kafka::producer::{send_raw, EventGenerator, WorkloadConfig};
+use streamsre_lab::load::{send_raw, EventGenerator, WorkloadConfig};
 use streamsre_testkit::{committed_offsets, http_get, read_topic, scrape, wait_for, TestDb};
 
 #[tokio::test(flavor = "multi_thread")]

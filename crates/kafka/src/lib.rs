@@ -1,6 +1,7 @@
 //! The Kafka end of the data path: the source (a consumer-group poll loop that hands messages
-//! to sink workers and commits only durable offsets), the open-model load generator that feeds
-//! the topic, and the admin calls (topics, committed offsets) the CLI and tests need.
+//! to sink workers and commits only durable offsets), the DLQ topic publisher, and the admin
+//! calls (topics, committed offsets, lag, group view) the CLI and tests need. The load
+//! generator that feeds topics in the lab lives in `streamsre-lab`.
 //!
 //! Everything talks to the broker through librdkafka (the `rdkafka` crate, bundled build), so
 //! any Kafka-protocol broker works: Apache Kafka, Redpanda, or Tansu locally.
@@ -13,7 +14,6 @@ pub mod dlq;
 pub mod group;
 pub mod heal;
 pub mod lag;
-pub mod producer;
 pub mod slots;
 pub mod source;
 

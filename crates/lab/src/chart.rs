@@ -59,7 +59,11 @@ fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     // plotters' tick arithmetic overflows on a degenerate range, so a flat series gets a
     // unit-sized one.
     let span = hi - lo;
-    let pad = if span < 1e-6 { (hi.abs() * 0.1).max(1.0) } else { span * 0.05 };
+    let pad = if span < 1e-6 {
+        (hi.abs() * 0.1).max(1.0)
+    } else {
+        span * 0.05
+    };
     (lo.min(0.0))..(hi + pad)
 }
 

@@ -1,6 +1,8 @@
 //! The lab side of streamsre: components that make overload reproducible, on both ends of the
 //! data path.
 //!
+//! - [`load`]: the open-model load generator behind `streamsre produce` and the seeded event
+//!   generator tests and chaos share.
 //! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
 //! - [`scale`]: quick and full experiment sizes, with the factors the report states.
 //! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
@@ -15,6 +17,7 @@
 
 pub mod chart;
 pub mod criteria;
+pub mod load;
 pub mod scale;
 pub mod schedule;
 pub mod sink_service;

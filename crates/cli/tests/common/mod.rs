@@ -298,9 +298,7 @@ pub async fn wait_sink_total(addr: &str, at_least: u64, timeout: Duration) {
 }
 
 /// Events as records keyed by their `key`, as the producer sends them.
-pub fn keyed_records(
-    events: &[streamsre_event::Event],
-) -> Vec<streamsre_kafka::producer::RawRecord> {
+pub fn keyed_records(events: &[streamsre_event::Event]) -> Vec<streamsre_lab::load::RawRecord> {
     events
         .iter()
         .map(|e| {

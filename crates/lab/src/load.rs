@@ -5,7 +5,6 @@
 //! hide the overload the lab is meant to show); it keeps sending as fast as it can and reports
 //! how far behind schedule it fell.
 
-use crate::config::KafkaOpts;
 use anyhow::Context;
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
@@ -18,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamsre_event::{encode, Event, ReviewPayload, EVENT_TYPE_REVIEW_CREATED, SCHEMA_VERSION};
+use streamsre_kafka::KafkaOpts;
 use uuid::Uuid;
 
 /// Shape of the generated workload.
