@@ -207,7 +207,7 @@ async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         signal_stop.store(true, Ordering::SeqCst);
     });
 
-    let metrics = Arc::new(streamsre_telemetry::ProducerMetrics::new(config.rate));
+    let metrics = Arc::new(streamsre_lab::metrics::ProducerMetrics::new(config.rate));
     // Stops the metrics server once the run is over (notify_one keeps the permit if the
     // server has not started waiting yet).
     let http_stop = Arc::new(tokio::sync::Notify::new());

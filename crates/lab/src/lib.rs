@@ -3,6 +3,7 @@
 //!
 //! - [`load`]: the open-model load generator behind `streamsre produce` and the seeded event
 //!   generator tests and chaos share.
+//! - [`metrics`]: the load generator's and the sink's own `/metrics`.
 //! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
 //! - [`scale`]: quick and full experiment sizes, with the factors the report states.
 //! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
@@ -18,6 +19,7 @@
 pub mod chart;
 pub mod criteria;
 pub mod load;
+pub mod metrics;
 pub mod scale;
 pub mod schedule;
 pub mod sink_service;

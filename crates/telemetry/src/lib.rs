@@ -12,6 +12,6 @@ mod redact;
 pub mod stats;
 
 pub use http::{app, metrics_only_app, serve, DependencyStatus, ReadinessProbe};
-pub use metrics::{HeapStats, Metrics, ProducerMetrics, SinkServiceMetrics};
+pub use metrics::{HeapStats, Metrics};
 pub use redact::redact_url;
 pub use stats::LatencyStats;

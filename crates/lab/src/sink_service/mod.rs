@@ -12,6 +12,7 @@ mod admission;
 
 pub use admission::{Admission, Refusal, StallSchedule, MAX_BATCH};
 
+use crate::metrics::SinkServiceMetrics;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +21,6 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use streamsre_telemetry::SinkServiceMetrics;
 
 /// State shared by the handlers.
 #[derive(Clone)]

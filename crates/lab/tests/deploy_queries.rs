@@ -1,11 +1,13 @@
 //! Every PromQL expression shipped in `deploy/` (Grafana dashboard, Prometheus alerts) may only
 //! name metrics the binaries actually export: a panel or alert on a misspelt or removed metric
-//! fails the build instead of showing "no data" in production.
+//! fails the build instead of showing "no data" in production. It lives in the lab crate, the
+//! one crate that sees every process's metrics (the consumer's and the lab's own).
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use streamsre_lab::metrics::{ProducerMetrics, SinkServiceMetrics};
 use streamsre_telemetry::metrics::Outcome;
-use streamsre_telemetry::{Metrics, ProducerMetrics, SinkServiceMetrics};
+use streamsre_telemetry::Metrics;
 
 fn repo_file(rel: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
