@@ -1,0 +1,149 @@
+//! Reading what a lab process says about itself, once a second: its `/metrics` text and its
+//! `/proc/<pid>/status`. The runner turns two consecutive samples into the rates of a
+//! `timeseries.csv` row; nothing here estimates what it could measure.
+
+use std::collections::HashMap;
+use std::io;
+
+/// One scrape of a Prometheus text endpoint: every sample by its full name, labels included
+/// (`events_processed_total{result="success"}`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scrape {
+    samples: HashMap<String, f64>,
+}
+
+impl Scrape {
+    /// Parses Prometheus 0.0.4 text. Comments, blank lines and lines whose value is not a
+    /// number are skipped: a scrape taken while a process starts may be partial, and one odd
+    /// line must not lose the rest.
+    pub fn parse(text: &str) -> Self {
+        let samples = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| {
+                // The value follows the last space outside the label set (label values may
+                // hold spaces; the value and an optional timestamp never do).
+                let end = l.rfind('}').map_or(0, |i| i + 1);
+                let mut rest = l[end..].split_whitespace();
+                let name = if end > 0 { &l[..end] } else { rest.next()? };
+                let value: f64 = rest.next()?.parse().ok()?;
+                Some((name.to_string(), value))
+            })
+            .collect();
+        Self { samples }
+    }
+
+    /// One sample by its full name, e.g. `lag` or `events_processed_total{result="dlq"}`.
+    pub fn get(&self, sample: &str) -> Option<f64> {
+        self.samples.get(sample).copied()
+    }
+
+    /// The sum of every sample of `family` over its label sets (`events_processed_total` sums
+    /// all results); `None` when the family is absent.
+    pub fn sum(&self, family: &str) -> Option<f64> {
+        let mut found = false;
+        let total = self
+            .samples
+            .iter()
+            .filter(|(name, _)| {
+                name.strip_prefix(family)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('{'))
+            })
+            .map(|(_, v)| {
+                found = true;
+                *v
+            })
+            .sum();
+        found.then_some(total)
+    }
+}
+
+/// Per-second rate of a counter between two `(t_s, value)` samples. `None` for no time between
+/// them or a counter that went down (the process restarted: the next pair is good again).
+pub fn per_second(before: (f64, f64), after: (f64, f64)) -> Option<f64> {
+    let dt = after.0 - before.0;
+    let dv = after.1 - before.1;
+    (dt > 0.0 && dv >= 0.0).then(|| dv / dt)
+}
+
+/// Resident set size of process `pid` in bytes (`VmRSS` in `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> io::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_vm_rss(&status).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("no VmRSS in /proc/{pid}/status"),
+        )
+    })
+}
+
+fn parse_vm_rss(status: &str) -> Option<f64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"# HELP events_processed_total Events whose processing finished, by result
+# TYPE events_processed_total counter
+events_processed_total{result="success"} 1200
+events_processed_total{result="dlq"} 3
+events_processed_total_extra 99
+consumer_lag_all_partitions 42
+note{text="two words } here"} 7 1700000000000
+broken_line not_a_number
+heap_in_use_bytes 1.5e7
+"#;
+
+    #[test]
+    fn samples_by_full_name_and_families_by_sum() {
+        let s = Scrape::parse(TEXT);
+        assert_eq!(s.get("consumer_lag_all_partitions"), Some(42.0));
+        assert_eq!(s.get(r#"events_processed_total{result="dlq"}"#), Some(3.0));
+        assert_eq!(s.get("heap_in_use_bytes"), Some(1.5e7));
+        assert_eq!(
+            s.sum("events_processed_total"),
+            Some(1203.0),
+            "a longer name is another family"
+        );
+        assert_eq!(
+            s.get(r#"note{text="two words } here"}"#),
+            Some(7.0),
+            "timestamps are dropped"
+        );
+        assert_eq!(s.get("broken_line"), None);
+        assert_eq!(s.sum("absent_total"), None);
+        assert_eq!(Scrape::parse(""), Scrape::default());
+    }
+
+    #[test]
+    fn rates_between_samples() {
+        assert_eq!(per_second((10.0, 100.0), (12.0, 700.0)), Some(300.0));
+        assert_eq!(
+            per_second((10.0, 100.0), (10.0, 700.0)),
+            None,
+            "no time passed"
+        );
+        assert_eq!(per_second((10.0, 700.0), (11.0, 5.0)), None, "restarted");
+    }
+
+    #[test]
+    fn rss_from_proc() {
+        assert_eq!(
+            parse_vm_rss("Name:\tx\nVmRSS:\t   2048 kB\n"),
+            Some(2048.0 * 1024.0)
+        );
+        assert_eq!(parse_vm_rss("Name:\tx\n"), None);
+        let own = rss_bytes(std::process::id()).unwrap();
+        assert!(
+            own > 1024.0 * 1024.0,
+            "this test process holds more than 1 MiB: {own}"
+        );
+        let err = rss_bytes(u32::MAX).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+}
