@@ -6,6 +6,7 @@
 //! - [`metrics`]: the load generator's and the sink's own `/metrics`.
 //! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
 //! - [`scale`]: quick and full experiment sizes, with the factors the report states.
+//! - [`procs`]: an experiment's child processes, stopped on every exit path.
 //! - [`sample`]: reading a process's `/metrics` and `/proc` once a second.
 //! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
 //! - [`criteria`]: the acceptance criteria as pure checks over measured series.
@@ -21,6 +22,7 @@ pub mod chart;
 pub mod criteria;
 pub mod load;
 pub mod metrics;
+pub mod procs;
 pub mod sample;
 pub mod scale;
 pub mod schedule;
