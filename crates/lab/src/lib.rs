@@ -7,6 +7,7 @@
 //! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
 //! - [`scale`]: quick and full experiment sizes, with the factors the report states.
 //! - [`procs`]: an experiment's child processes, stopped on every exit path.
+//! - [`broker`]: the run's own Tansu, its sqlite storage in the run's directory.
 //! - [`sample`]: reading a process's `/metrics` and `/proc` once a second.
 //! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
 //! - [`criteria`]: the acceptance criteria as pure checks over measured series.
@@ -18,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod broker;
 pub mod chart;
 pub mod criteria;
 pub mod load;

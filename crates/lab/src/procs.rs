@@ -42,8 +42,10 @@ impl Children {
         })
     }
 
-    /// Starts `program args…` as `name`, with `envs` on top of this process's environment, and
-    /// returns its pid. A missing program is an error naming it.
+    /// Starts `program args…` as `name`, with `envs` on top of this process's environment and
+    /// the log directory as its working directory (so relative paths, such as the broker's
+    /// sqlite file, land beside the logs), and returns its pid. A missing program is an error
+    /// naming it.
     pub fn spawn(
         &mut self,
         name: &str,
@@ -60,6 +62,7 @@ impl Children {
         let child = Command::new(program)
             .args(args)
             .envs(envs.iter().copied())
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err_log)
