@@ -17,10 +17,16 @@ pub struct Criterion {
     pub criterion: String,
     /// Whether the measured value met the threshold.
     pub passed: bool,
-    /// What was measured.
+    /// What was measured; infinite for something that never happened (a lag that never
+    /// recovered), which JSON writes as `null` and reads back as infinite.
+    #[serde(deserialize_with = "null_is_never")]
     pub value: f64,
     /// What it was held to.
     pub threshold: f64,
+}
+
+fn null_is_never<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 impl Criterion {

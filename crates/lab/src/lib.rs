@@ -12,6 +12,7 @@
 //! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
 //! - [`criteria`]: the acceptance criteria as pure checks over measured series.
 //! - [`chart`]: PNG line charts with titles, units, legends and shaded windows.
+//! - [`report`]: `report.md` and `summary.json`, and the run's exit status.
 //! - [`sink_service`]: the slow downstream (`streamsre sink`), an HTTP service that accepts
 //!   events at a fixed rate (server-side token bucket), answers `429` with `Retry-After` beyond
 //!   it, can stall on a deterministic schedule or on command, and counts what it accepted per
@@ -25,6 +26,7 @@ pub mod criteria;
 pub mod load;
 pub mod metrics;
 pub mod procs;
+pub mod report;
 pub mod sample;
 pub mod scale;
 pub mod schedule;
