@@ -9,6 +9,7 @@
 //! - [`procs`]: an experiment's child processes, stopped on every exit path.
 //! - [`broker`]: the run's own Tansu, its sqlite storage in the run's directory.
 //! - [`sample`]: reading a process's `/metrics` and `/proc` once a second.
+//! - [`record`]: which metric feeds which `timeseries.csv` column, per process role.
 //! - [`timeseries`]: `timeseries.csv`, the contract between a run and its report.
 //! - [`criteria`]: the acceptance criteria as pure checks over measured series.
 //! - [`chart`]: PNG line charts with titles, units, legends and shaded windows.
@@ -26,6 +27,7 @@ pub mod criteria;
 pub mod load;
 pub mod metrics;
 pub mod procs;
+pub mod record;
 pub mod report;
 pub mod sample;
 pub mod scale;

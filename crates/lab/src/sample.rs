@@ -39,6 +39,15 @@ impl Scrape {
         self.samples.get(sample).copied()
     }
 
+    /// Every sample whose full name starts with `prefix` (e.g. a histogram's
+    /// `e2e_latency_seconds_bucket{`), in no particular order.
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+        self.samples
+            .iter()
+            .filter(move |(name, _)| name.starts_with(prefix))
+            .map(|(name, v)| (name.as_str(), *v))
+    }
+
     /// The sum of every sample of `family` over its label sets (`events_processed_total` sums
     /// all results); `None` when the family is absent.
     pub fn sum(&self, family: &str) -> Option<f64> {
