@@ -51,20 +51,13 @@ impl Scrape {
     /// The sum of every sample of `family` over its label sets (`events_processed_total` sums
     /// all results); `None` when the family is absent.
     pub fn sum(&self, family: &str) -> Option<f64> {
-        let mut found = false;
-        let total = self
-            .samples
-            .iter()
-            .filter(|(name, _)| {
-                name.strip_prefix(family)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('{'))
-            })
-            .map(|(_, v)| {
-                found = true;
-                *v
-            })
-            .sum();
-        found.then_some(total)
+        let mut values = self
+            .with_prefix(family)
+            .filter(|(name, _)| matches!(name[family.len()..].chars().next(), None | Some('{')))
+            .map(|(_, v)| v)
+            .peekable();
+        values.peek()?;
+        Some(values.sum())
     }
 }
 
