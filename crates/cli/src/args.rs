@@ -95,6 +95,39 @@ pub enum Command {
     /// slow the database.
     #[command(subcommand)]
     Chaos(ChaosCommand),
+    /// The backpressure lab: run experiments against real processes, chart them and check
+    /// their acceptance criteria.
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+/// `lab` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Every experiment with what it shows and how long it runs.
+    List,
+    /// Run experiments (each with its own broker, sink, consumers, producer and chaos), write
+    /// their CSVs, charts, report.md and summary.json; exits non-zero if a criterion fails.
+    Run {
+        /// Experiment names (see `lab list`), or `all`.
+        #[arg(required = true)]
+        experiments: Vec<String>,
+        /// quick (each experiment within 5 minutes, same ratios) or full (the lab
+        /// specification's numbers); tiny is for tests.
+        #[arg(long, env = "LAB_SCALE", default_value = "quick")]
+        scale: streamsre_lab::scale::Scale,
+        /// Directory for the run's evidence; default lab-results/<UTC timestamp>/.
+        #[arg(long, env = "LAB_OUT")]
+        out: Option<std::path::PathBuf>,
+        /// The broker executable (Tansu; `make up` installs it).
+        #[arg(long, env = "LAB_TANSU", default_value = streamsre_lab::broker::TANSU)]
+        tansu: String,
+    },
+    /// Re-render every chart, report.md and summary.json of a run from its CSV files alone.
+    Report {
+        /// A `lab run --out` directory.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// `chaos` subcommands.
@@ -191,6 +224,9 @@ pub struct SinkArgs {
     /// Events per second accepted during the stall (0: none).
     #[arg(long, env = "STALL_RATE", default_value_t = 0)]
     pub stall_rate: u32,
+    /// Every event request is answered this late (a downstream's per-request round trip).
+    #[arg(long, env = "SINK_LATENCY", value_parser = parse_duration, default_value = "0s")]
+    pub latency: Duration,
 }
 
 /// `top` flags.

@@ -132,6 +132,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Chaos(command) => crate::chaos::run(command).await,
         Command::Produce(args) => produce(args).await,
         Command::Consume(args) => consume(*args).await,
+        Command::Lab(command) => lab(command).await,
     }
 }
 
@@ -148,6 +149,44 @@ async fn shutdown_signal() {
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for SIGTERM; only ctrl-c stops the process");
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn lab(command: crate::args::LabCommand) -> anyhow::Result<ExitCode> {
+    use crate::args::LabCommand;
+    use streamsre_lab::runner;
+    match command {
+        LabCommand::List => {
+            print!("{}", runner::list());
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Report { dir } => {
+            let passed = runner::report(&dir).map_err(anyhow::Error::msg)?;
+            println!("{}", dir.join("report.md").display());
+            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        LabCommand::Run {
+            experiments,
+            scale,
+            out,
+            tansu,
+        } => {
+            let opts = runner::RunOptions {
+                experiments,
+                scale,
+                out: out.unwrap_or_else(runner::default_out),
+                bin: std::env::current_exe().context("finding the streamsre executable")?,
+                tansu,
+            };
+            let outcome = runner::run(&opts, shutdown_signal())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            Ok(match outcome {
+                runner::Outcome::Passed => ExitCode::SUCCESS,
+                runner::Outcome::Failed => ExitCode::FAILURE,
+                runner::Outcome::Interrupted => ExitCode::from(130),
+            })
         }
     }
 }
@@ -450,7 +489,7 @@ async fn sink_service(args: crate::args::SinkArgs) -> anyhow::Result<ExitCode> {
         }),
         _ => None,
     };
-    let service = SinkService::new(args.rate_limit, stall);
+    let service = SinkService::new(args.rate_limit, stall).with_latency(args.latency);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding the sink address {}", args.listen))?;

@@ -135,6 +135,16 @@ pub fn grows_then_dies(
     )
 }
 
+/// A measured value is at least `threshold`.
+pub fn at_least(number: u32, what: &str, value: f64, threshold: f64) -> Criterion {
+    Criterion::new(number, what, value >= threshold, value, threshold)
+}
+
+/// A measured value is at most `threshold`.
+pub fn at_most(number: u32, what: &str, value: f64, threshold: f64) -> Criterion {
+    Criterion::new(number, what, value <= threshold, value, threshold)
+}
+
 /// One point of a batch-size sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
@@ -273,6 +283,15 @@ mod tests {
             .enumerate()
             .map(|(i, v)| (i as f64, *v))
             .collect()
+    }
+
+    #[test]
+    fn bounds_either_way() {
+        assert!(at_least(2, "x", 5.0, 5.0).passed);
+        assert!(!at_least(2, "x", 4.9, 5.0).passed);
+        assert!(at_most(2, "x", 5.0, 5.0).passed);
+        let c = at_most(2, "x", 5.1, 5.0);
+        assert!(!c.passed && c.value == 5.1 && c.threshold == 5.0);
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! - [`criteria`]: the acceptance criteria as pure checks over measured series.
 //! - [`chart`]: PNG line charts with titles, units, legends and shaded windows.
 //! - [`report`]: `report.md` and `summary.json`, and the run's exit status.
+//! - [`experiments`]: the catalogue: each experiment's run and its report, one file each.
+//! - [`runner`]: `streamsre lab run|report|list`: a bench per experiment (its own broker,
+//!   its processes, once-a-second sampling), evidence on disk, Ctrl-C handling.
 //! - [`sink_service`]: the slow downstream (`streamsre sink`), an HTTP service that accepts
 //!   events at a fixed rate (server-side token bucket), answers `429` with `Retry-After` beyond
 //!   it, can stall on a deterministic schedule or on command, and counts what it accepted per
@@ -24,11 +27,13 @@
 pub mod broker;
 pub mod chart;
 pub mod criteria;
+pub mod experiments;
 pub mod load;
 pub mod metrics;
 pub mod procs;
 pub mod record;
 pub mod report;
+pub mod runner;
 pub mod sample;
 pub mod scale;
 pub mod schedule;

@@ -61,6 +61,12 @@ pub fn row(run: &str, role: Role, role_name: &str, before: Option<&Sample>, now:
             row.evictions = m.sum("evictions_total");
             row.shed = m.sum("events_shed_total");
             row.ordering_violations = m.sum("ordering_violations_total");
+            row.partitions = m.get("assigned_partitions");
+            if let Some(b) = before {
+                row.batch_events = mean_between(&b.scrape, m, "sink_batch_size");
+                row.linger_ms =
+                    mean_between(&b.scrape, m, "sink_batch_linger_seconds").map(|s| s * 1000.0);
+            }
         }
         Role::Producer => row.producer_rate = rate("produce_acked_total"),
         Role::Sink => row.sink_rate = rate("sink_service_events_accepted_total"),
@@ -111,6 +117,17 @@ pub fn quantile_ms(before: &Scrape, after: &Scrape, family: &str, q: f64) -> Opt
         lower = (le, cum);
     }
     None
+}
+
+/// The mean of what histogram `family` observed between two scrapes (its `_sum` and `_count`
+/// deltas); `None` when nothing was observed in between.
+pub fn mean_between(before: &Scrape, after: &Scrape, family: &str) -> Option<f64> {
+    let delta = |suffix: &str| {
+        let name = format!("{family}_{suffix}");
+        Some(after.get(&name)? - before.get(&name).unwrap_or(0.0))
+    };
+    let count = delta("count")?;
+    (count > 0.0).then(|| delta("sum").map(|sum| sum / count))?
 }
 
 /// The `le` bound of a bucket sample's name (`+Inf` included).
@@ -242,6 +259,10 @@ mod tests {
         let before = sample(1.0, &m);
         m.consumed(500);
         m.e2e_latency(0.05);
+        m.batch(40);
+        m.batch(60);
+        m.batch_linger(0.004);
+        m.assigned(3);
         let r = row(
             "r",
             Role::Consumer,
@@ -260,10 +281,15 @@ mod tests {
             ("evictions", r.evictions),
             ("shed", r.shed),
             ("ordering_violations", r.ordering_violations),
+            ("partitions", r.partitions),
+            ("batch_events", r.batch_events),
+            ("linger_ms", r.linger_ms),
         ] {
             assert!(value.is_some(), "{column} is empty");
         }
         assert_eq!(r.consumed_rate, Some(500.0));
+        assert_eq!(r.batch_events, Some(50.0), "the mean batch of the second");
+        assert!((r.linger_ms.unwrap() - 4.0).abs() < 1e-9, "{:?}", r.linger_ms);
 
         let p = crate::metrics::ProducerMetrics::new(100.0);
         let before = Sample {

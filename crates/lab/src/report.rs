@@ -83,12 +83,12 @@ pub fn write(dir: &Path, scale: Scale, experiments: &[ExperimentReport]) -> io::
 fn markdown(scale: Scale, experiments: &[ExperimentReport]) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# streamsre backpressure lab ({scale} scale)\n");
-    if scale == Scale::Quick {
+    if scale != Scale::Full {
         let _ = writeln!(
             md,
-            "Quick scale keeps every ratio of the lab specification and multiplies every rate by \
-             {} and every duration by {}: divide a quick rate by {} and multiply a quick time \
-             by {:.0} to read it at full scale.\n",
+            "{scale} scale keeps every ratio of the lab specification and multiplies every rate by \
+             {} and every duration by {}: divide a {scale} rate by {} and multiply a {scale} \
+             time by {:.0} to read it at full scale.\n",
             scale.rate_factor(),
             scale.time_factor(),
             scale.rate_factor(),

@@ -71,19 +71,46 @@ pub fn per_second(before: (f64, f64), after: (f64, f64)) -> Option<f64> {
 
 /// Resident set size of process `pid` in bytes (`VmRSS` in `/proc/<pid>/status`).
 pub fn rss_bytes(pid: u32) -> io::Result<f64> {
+    vm_field(pid, "VmRSS")
+}
+
+/// Address space of process `pid` in bytes (`VmSize`): what `RLIMIT_AS` caps.
+pub fn vm_size_bytes(pid: u32) -> io::Result<f64> {
+    vm_field(pid, "VmSize")
+}
+
+fn vm_field(pid: u32, field: &str) -> io::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    parse_vm_rss(&status).ok_or_else(|| {
+    parse_vm(&status, field).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("no VmRSS in /proc/{pid}/status"),
+            format!("no {field} in /proc/{pid}/status"),
         )
     })
 }
 
-fn parse_vm_rss(status: &str) -> Option<f64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+fn parse_vm(status: &str, field: &str) -> Option<f64> {
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024.0)
+}
+
+/// Caps the address space of running process `pid` at `bytes` (`prlimit --as`): past it, its
+/// allocations fail and it dies, as under a container's memory limit.
+pub fn cap_address_space(pid: u32, bytes: u64) -> io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: prlimit reads `limit` and writes nothing (the old-limit pointer is null).
+    let rc = unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_AS, &limit, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
@@ -136,10 +163,11 @@ heap_in_use_bytes 1.5e7
     #[test]
     fn rss_from_proc() {
         assert_eq!(
-            parse_vm_rss("Name:\tx\nVmRSS:\t   2048 kB\n"),
+            parse_vm("Name:\tx\nVmRSS:\t   2048 kB\n", "VmRSS"),
             Some(2048.0 * 1024.0)
         );
-        assert_eq!(parse_vm_rss("Name:\tx\n"), None);
+        assert_eq!(parse_vm("Name:\tx\n", "VmRSS"), None);
+        assert!(vm_size_bytes(std::process::id()).unwrap() >= own_rss());
         let own = rss_bytes(std::process::id()).unwrap();
         assert!(
             own > 1024.0 * 1024.0,
@@ -147,5 +175,27 @@ heap_in_use_bytes 1.5e7
         );
         let err = rss_bytes(u32::MAX).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    fn own_rss() -> f64 {
+        rss_bytes(std::process::id()).unwrap()
+    }
+
+    /// A real child under a cap: `sleep` gets a limit it can live with, and the kernel reports
+    /// it; a pid that does not exist is an error.
+    #[test]
+    fn an_address_space_cap_applies_to_a_running_process() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        cap_address_space(pid, 1 << 30).unwrap();
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max address space"))
+            .unwrap();
+        assert!(line.contains("1073741824"), "{line}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(cap_address_space(u32::MAX >> 1, 1 << 30).is_err());
     }
 }

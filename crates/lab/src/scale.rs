@@ -13,6 +13,8 @@ use std::time::Duration;
 pub const QUICK_RATE: f64 = 0.25;
 /// Quick scale's factor on every duration (run length, stall start and length, bounds).
 pub const QUICK_TIME: f64 = 0.1;
+/// Tiny scale's factor on every duration: the end-to-end test's size, shapes only.
+pub const TINY_TIME: f64 = 0.02;
 
 /// An experiment's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,13 +24,16 @@ pub enum Scale {
     Quick,
     /// The lab specification's numbers.
     Full,
+    /// Quick's rates with times × [`TINY_TIME`]: every phase is seconds long. For the
+    /// end-to-end test of the runner; too short for its criteria to mean much.
+    Tiny,
 }
 
 impl Scale {
     /// This scale's factor on rates.
     pub fn rate_factor(self) -> f64 {
         match self {
-            Scale::Quick => QUICK_RATE,
+            Scale::Quick | Scale::Tiny => QUICK_RATE,
             Scale::Full => 1.0,
         }
     }
@@ -37,8 +42,25 @@ impl Scale {
     pub fn time_factor(self) -> f64 {
         match self {
             Scale::Quick => QUICK_TIME,
+            Scale::Tiny => TINY_TIME,
             Scale::Full => 1.0,
         }
+    }
+
+    /// A number for `facts.csv` (0 full, 1 quick, 2 tiny).
+    pub fn code(self) -> f64 {
+        match self {
+            Scale::Full => 0.0,
+            Scale::Quick => 1.0,
+            Scale::Tiny => 2.0,
+        }
+    }
+
+    /// The scale [`Scale::code`] wrote.
+    pub fn from_code(code: f64) -> Option<Self> {
+        [Scale::Full, Scale::Quick, Scale::Tiny]
+            .into_iter()
+            .find(|s| s.code() == code)
     }
 
     /// A full-scale rate (events/s) at this scale, never below 1/s.
@@ -65,6 +87,7 @@ impl fmt::Display for Scale {
         f.write_str(match self {
             Scale::Quick => "quick",
             Scale::Full => "full",
+            Scale::Tiny => "tiny",
         })
     }
 }
@@ -76,7 +99,8 @@ impl FromStr for Scale {
         match s {
             "quick" => Ok(Scale::Quick),
             "full" => Ok(Scale::Full),
-            other => Err(format!("unknown scale {other:?} (quick or full)")),
+            "tiny" => Ok(Scale::Tiny),
+            other => Err(format!("unknown scale {other:?} (quick or full; tiny for tests)")),
         }
     }
 }
@@ -86,6 +110,16 @@ mod tests {
     use super::*;
 
     const MIN: u64 = 60;
+
+    #[test]
+    fn scales_name_and_code_round_trip() {
+        for s in [Scale::Full, Scale::Quick, Scale::Tiny] {
+            assert_eq!(s.to_string().parse::<Scale>(), Ok(s));
+            assert_eq!(Scale::from_code(s.code()), Some(s));
+        }
+        assert_eq!(Scale::from_code(7.0), None);
+        assert_eq!(Scale::Tiny.time(Duration::from_secs(5 * MIN)), Duration::from_secs(6));
+    }
 
     #[test]
     fn full_scale_is_the_specification() {

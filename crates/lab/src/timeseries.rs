@@ -43,6 +43,12 @@ pub struct Row {
     pub shed: Option<f64>,
     /// Per-key ordering violations so far (cumulative).
     pub ordering_violations: Option<f64>,
+    /// Partitions the consumer owns (a rebalance moves them).
+    pub partitions: Option<f64>,
+    /// Mean events per sink batch over the last second.
+    pub batch_events: Option<f64>,
+    /// Mean time a batch gathered after its first message over the last second, ms.
+    pub linger_ms: Option<f64>,
 }
 
 /// Writes `rows` as CSV with a header.
@@ -121,7 +127,7 @@ mod tests {
         write(&path, &rows).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("t_s,run,role,lag,consumed_rate,sink_rate,producer_rate,queue_depth,rss_bytes,heap_bytes,p50_ms,p99_ms,p999_ms,evictions,shed,ordering_violations\n"),
+            text.starts_with("t_s,run,role,lag,consumed_rate,sink_rate,producer_rate,queue_depth,rss_bytes,heap_bytes,p50_ms,p99_ms,p999_ms,evictions,shed,ordering_violations,partitions,batch_events,linger_ms\n"),
             "{text}"
         );
         assert!(

@@ -48,6 +48,9 @@ pub(crate) async fn run_lane(
     let has_room = || ctx.shared.slots.has_room();
     while let Some((batch, items, permit)) = gatherer.next(|m| ctx.decode(m), &has_room).await {
         tracing::trace!(lane, size = batch.len(), "batch gathered");
+        ctx.shared
+            .metrics
+            .batch_linger(gatherer.last_linger().as_secs_f64());
         if ready_tx.send((Decoded { batch, items }, permit)).is_err() {
             break; // the writer is gone: nothing more can be written
         }
@@ -67,6 +70,8 @@ pub(crate) struct Gatherer<T> {
     batches: Arc<Semaphore>,
     /// Signalled by the writer after each batch.
     written: Arc<Notify>,
+    /// How long the last batch gathered after its first message.
+    last_linger: Duration,
 }
 
 impl<T> Gatherer<T> {
@@ -76,6 +81,7 @@ impl<T> Gatherer<T> {
             rules,
             batches: Arc::new(Semaphore::new(rules.batches_per_lane)),
             written: Arc::new(Notify::new()),
+            last_linger: Duration::ZERO,
         }
     }
 
@@ -108,7 +114,8 @@ impl<T> Gatherer<T> {
         let mut items = Vec::with_capacity(rules.batch_size);
         items.push(decode(&mut first));
         batch.push(first);
-        let deadline = tokio::time::Instant::now() + rules.linger;
+        let first_at = tokio::time::Instant::now();
+        let deadline = first_at + rules.linger;
         while batch.len() < rules.batch_size {
             let writer_idle = self.writer_idle();
             let lingered =
@@ -128,7 +135,13 @@ impl<T> Gatherer<T> {
                 _ = tokio::time::sleep_until(deadline), if !lingered => {}
             }
         }
+        self.last_linger = first_at.elapsed();
         Some((batch, items, permit))
+    }
+
+    /// How long the batch [`Gatherer::next`] returned last gathered after its first message.
+    pub(crate) fn last_linger(&self) -> Duration {
+        self.last_linger
     }
 }
 
@@ -187,6 +200,7 @@ mod tests {
         let (batch, _, _permit) = g.next(double, &room).await.unwrap();
         assert_eq!(batch, vec![0, 1]);
         assert_eq!(Instant::now() - t0, 5 * MS, "waited exactly the linger");
+        assert_eq!(g.last_linger(), 5 * MS, "and says so");
     }
 
     #[tokio::test(start_paused = true)]
@@ -213,6 +227,7 @@ mod tests {
             100 * MS,
             "handed over when the writer became idle"
         );
+        assert_eq!(g.last_linger(), 100 * MS, "lingered from its first message");
     }
 
     #[tokio::test(start_paused = true)]

@@ -103,6 +103,7 @@ pub struct Metrics {
     circuit_opened: Counter,
     inflight: Gauge,
     batch_size: Histogram,
+    batch_linger: Histogram,
     commits: Family<ResultLabels, Counter>,
     rebalances: Family<KindLabels, Counter>,
     assigned_partitions: Gauge,
@@ -147,6 +148,7 @@ impl Metrics {
             circuit_opened: Counter::default(),
             inflight: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+            batch_linger: latency_histogram(),
             commits: Family::default(),
             rebalances: Family::default(),
             assigned_partitions: Gauge::default(),
@@ -223,6 +225,11 @@ impl Metrics {
             "sink_batch_size",
             "Events per sink transaction",
             m.batch_size.clone(),
+        );
+        registry.register(
+            "sink_batch_linger_seconds",
+            "How long each batch gathered after its first message before going to its writer",
+            m.batch_linger.clone(),
         );
         registry.register(
             "offset_commits",
@@ -433,6 +440,12 @@ impl Metrics {
     /// Records the size of one sink transaction.
     pub fn batch(&self, events: usize) {
         self.batch_size.observe(events as f64);
+    }
+
+    /// Records how long one batch gathered after its first message (the lab's per-batch
+    /// linger: what a bigger batch costs in latency).
+    pub fn batch_linger(&self, seconds: f64) {
+        self.batch_linger.observe(seconds);
     }
 
     /// Counts one offset commit by result.

@@ -5,6 +5,9 @@
 //! - A deterministic stall schedule (`--stall-at`, `--stall-for`, `--stall-rate`) and a control
 //!   API: `GET /control`, `POST /control/rate {"rate":N}`, `POST /control/pause`,
 //!   `POST /control/resume`.
+//! - `--latency`: every request waits this long before it is answered, like a downstream's
+//!   round trip, so a batch of one costs as much as a batch of a thousand (what the
+//!   batch-size sweep measures).
 //! - `GET /counts`: events accepted per key (for loss and duplication checks), `/metrics`,
 //!   `/healthz`.
 
@@ -28,6 +31,7 @@ pub struct SinkService {
     admission: Arc<Admission>,
     counts: Arc<Mutex<HashMap<String, u64>>>,
     metrics: Arc<SinkServiceMetrics>,
+    latency: std::time::Duration,
 }
 
 impl SinkService {
@@ -37,6 +41,19 @@ impl SinkService {
             admission: Arc::new(Admission::new(rate, stall)),
             counts: Arc::default(),
             metrics: Arc::new(SinkServiceMetrics::new()),
+            latency: std::time::Duration::ZERO,
+        }
+    }
+
+    /// Answers every event request `latency` late (a downstream's per-request cost).
+    pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    async fn round_trip(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
         }
     }
 
@@ -111,10 +128,12 @@ impl SinkService {
 }
 
 async fn single(State(s): State<SinkService>, Json(event): Json<Value>) -> Response {
+    s.round_trip().await;
     s.accept("single", std::slice::from_ref(&event))
 }
 
 async fn batch(State(s): State<SinkService>, Json(events): Json<Vec<Value>>) -> Response {
+    s.round_trip().await;
     s.accept("batch", &events)
 }
 
