@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy bench sweep profile clean-stack
+.PHONY: build up down demo test lint check-deploy bench sweep profile lab clean-stack
 
 build: ## Release binary
 	$(CARGO) build --release --bin streamsre
@@ -43,6 +43,9 @@ sweep: up ## Throughput of consume over a grid of flow/batching flags (Markdown 
 profile: up ## Where a default-flags run spends its time: CPU profile, pg_stat_statements, CPU split
 	$(CARGO) build --release -p streamsre --example pprof_top
 	scripts/profile.sh target/release/streamsre
+
+lab: up ## The backpressure lab: every experiment at quick scale (about 30 min) into lab-results/<UTC time>/
+	target/release/streamsre lab run all --scale quick
 
 clean-stack: down ## Stop and delete local broker data and logs
 	rm -rf .stack

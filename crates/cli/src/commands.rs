@@ -164,7 +164,11 @@ async fn lab(command: crate::args::LabCommand) -> anyhow::Result<ExitCode> {
         LabCommand::Report { dir } => {
             let passed = runner::report(&dir).map_err(anyhow::Error::msg)?;
             println!("{}", dir.join("report.md").display());
-            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         LabCommand::Run {
             experiments,

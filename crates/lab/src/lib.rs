@@ -3,6 +3,8 @@
 //!
 //! - [`load`]: the open-model load generator behind `streamsre produce` and the seeded event
 //!   generator tests and chaos share.
+//! - [`chaos`]: the failures on demand (`streamsre chaos`): sink stalls, poison messages,
+//!   SIGKILL, a slow database.
 //! - [`metrics`]: the load generator's and the sink's own `/metrics`.
 //! - [`schedule`]: the source's load profile, steps of constant rate (`produce --schedule`).
 //! - [`scale`]: quick and full experiment sizes, with the factors the report states.
@@ -25,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod broker;
+pub mod chaos;
 pub mod chart;
 pub mod criteria;
 pub mod experiments;

@@ -289,7 +289,11 @@ mod tests {
         }
         assert_eq!(r.consumed_rate, Some(500.0));
         assert_eq!(r.batch_events, Some(50.0), "the mean batch of the second");
-        assert!((r.linger_ms.unwrap() - 4.0).abs() < 1e-9, "{:?}", r.linger_ms);
+        assert!(
+            (r.linger_ms.unwrap() - 4.0).abs() < 1e-9,
+            "{:?}",
+            r.linger_ms
+        );
 
         let p = crate::metrics::ProducerMetrics::new(100.0);
         let before = Sample {

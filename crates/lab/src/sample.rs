@@ -105,7 +105,14 @@ pub fn cap_address_space(pid: u32, bytes: u64) -> io::Result<()> {
         rlim_max: bytes,
     };
     // SAFETY: prlimit reads `limit` and writes nothing (the old-limit pointer is null).
-    let rc = unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_AS, &limit, std::ptr::null_mut()) };
+    let rc = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_AS,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {
@@ -185,7 +192,10 @@ heap_in_use_bytes 1.5e7
     /// it; a pid that does not exist is an error.
     #[test]
     fn an_address_space_cap_applies_to_a_running_process() {
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let pid = child.id();
         cap_address_space(pid, 1 << 30).unwrap();
         let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();

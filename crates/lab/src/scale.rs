@@ -100,7 +100,9 @@ impl FromStr for Scale {
             "quick" => Ok(Scale::Quick),
             "full" => Ok(Scale::Full),
             "tiny" => Ok(Scale::Tiny),
-            other => Err(format!("unknown scale {other:?} (quick or full; tiny for tests)")),
+            other => Err(format!(
+                "unknown scale {other:?} (quick or full; tiny for tests)"
+            )),
         }
     }
 }
@@ -118,7 +120,10 @@ mod tests {
             assert_eq!(Scale::from_code(s.code()), Some(s));
         }
         assert_eq!(Scale::from_code(7.0), None);
-        assert_eq!(Scale::Tiny.time(Duration::from_secs(5 * MIN)), Duration::from_secs(6));
+        assert_eq!(
+            Scale::Tiny.time(Duration::from_secs(5 * MIN)),
+            Duration::from_secs(6)
+        );
     }
 
     #[test]

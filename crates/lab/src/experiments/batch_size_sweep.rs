@@ -50,7 +50,12 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
         .await?;
         lab.producer(
             &topic,
-            &["--rate", &rate_arg(s.rate(SOURCE_RATE)), "--duration", &arg(length)],
+            &[
+                "--rate",
+                &rate_arg(s.rate(SOURCE_RATE)),
+                "--duration",
+                &arg(length),
+            ],
         )
         .await?;
         lab.phase("steady source", length).await?;
@@ -91,14 +96,25 @@ fn report(ev: &Evidence) -> ExperimentReport {
         .map(|(p, linger)| {
             fig(
                 &format!("batch {}", p.batch),
-                format!("{}, p99 {}, linger {linger:.1} ms", eps(p.throughput), ms(Some(p.p99_ms).filter(|v| v.is_finite()))),
+                format!(
+                    "{}, p99 {}, linger {linger:.1} ms",
+                    eps(p.throughput),
+                    ms(Some(p.p99_ms).filter(|v| v.is_finite()))
+                ),
             )
         })
         .collect();
-    figures.push(fig("knee", knee.map_or("none within the sweep".into(), |k| format!("batch {}", k.batch))));
+    figures.push(fig(
+        "knee",
+        knee.map_or("none within the sweep".into(), |k| {
+            format!("batch {}", k.batch)
+        }),
+    ));
     figures.push(fig(
         &format!("recommended for p99 <= {SLO_MS:.0} ms"),
-        pick.map_or("none meets the SLO".into(), |p| format!("batch {}", p.batch)),
+        pick.map_or("none meets the SLO".into(), |p| {
+            format!("batch {}", p.batch)
+        }),
     ));
     let xs = |f: fn(&SweepPoint) -> f64| -> Vec<(f64, f64)> {
         points.iter().map(|p| (p.batch as f64, f(p))).collect()
@@ -108,10 +124,16 @@ fn report(ev: &Evidence) -> ExperimentReport {
         x_label: "batch size (events)".into(),
         y_label: "events/s  |  ms".into(),
         lines: vec![
-            Line { label: "throughput (events/s)".into(), points: xs(|p| p.throughput) },
+            Line {
+                label: "throughput (events/s)".into(),
+                points: xs(|p| p.throughput),
+            },
             Line {
                 label: "e2e p99 (ms)".into(),
-                points: xs(|p| p.p99_ms).into_iter().filter(|(_, v)| v.is_finite()).collect(),
+                points: xs(|p| p.p99_ms)
+                    .into_iter()
+                    .filter(|(_, v)| v.is_finite())
+                    .collect(),
             },
         ],
         shade: None,
@@ -131,7 +153,11 @@ fn report(ev: &Evidence) -> ExperimentReport {
         "events/s",
         SIZES
             .iter()
-            .map(|b| line(ev, &format!("batch {b}"), &run_name(*b), "sink", |r| r.sink_rate))
+            .map(|b| {
+                line(ev, &format!("batch {b}"), &run_name(*b), "sink", |r| {
+                    r.sink_rate
+                })
+            })
             .collect(),
     );
     ExperimentReport {

@@ -27,17 +27,25 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     let s = lab.scale;
     let [base, burst, rest] = steps(s);
     let (low, high) = (rate_arg(s.rate(BASELINE)), rate_arg(s.rate(OVERLOAD_RATE)));
-    let schedule = format!("{low}:{},{high}:{},{low}:{}", arg(base), arg(burst), arg(rest));
+    let schedule = format!(
+        "{low}:{},{high}:{},{low}:{}",
+        arg(base),
+        arg(burst),
+        arg(rest)
+    );
     let topic = lab.begin_run("burst").await?;
     let sink = lab.sink(s.rate(SINK_RATE), &[]).await?;
-    lab.consumer("consumer", &topic, "lab-burst", &sink, &[]).await?;
+    lab.consumer("consumer", &topic, "lab-burst", &sink, &[])
+        .await?;
     lab.producer(&topic, &["--schedule", &schedule]).await?;
     let start = lab.t();
     lab.fact("burst_start_s", start + base.as_secs_f64());
     lab.fact("burst_end_s", start + (base + burst).as_secs_f64());
-    lab.wait_until("schedule", base + burst + rest + Duration::from_secs(30), |lab| {
-        !lab.running("producer")
-    })
+    lab.wait_until(
+        "schedule",
+        base + burst + rest + Duration::from_secs(30),
+        |lab| !lab.running("producer"),
+    )
     .await?;
     // The backlog drains at the sink's full rate once the source stops; twice that long at most.
     let backlog = (s.rate(OVERLOAD_RATE) - s.rate(SINK_RATE)) * burst.as_secs_f64();
@@ -57,16 +65,39 @@ fn report(ev: &Evidence) -> ExperimentReport {
         ev.fact("burst", "burst_end_s").unwrap_or(0.0),
     );
     // Baseline: from when the consumer has caught up with the start to the burst.
-    let baseline: Vec<(f64, f64)> = lag.iter().copied().filter(|(t, _)| *t >= from / 2.0 && *t < from).collect();
-    let during: Vec<(f64, f64)> = lag.iter().copied().filter(|(t, _)| *t >= from && *t <= to).collect();
+    let baseline: Vec<(f64, f64)> = lag
+        .iter()
+        .copied()
+        .filter(|(t, _)| *t >= from / 2.0 && *t < from)
+        .collect();
+    let during: Vec<(f64, f64)> = lag
+        .iter()
+        .copied()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .collect();
     let base_slope = criteria::slope(&baseline);
     let burst_slope = criteria::slope(&during);
     let excess = s.rate(OVERLOAD_RATE) - s.rate(SINK_RATE);
     let drained = lag.last().map(|(_, v)| *v);
     let criteria = vec![
-        criteria::at_most(8, "lag flat at the baseline (slope, events/s, at most 5% of the baseline rate)", base_slope.abs(), 0.05 * s.rate(BASELINE)),
-        criteria::at_least(8, "lag climbs during the burst (slope, events/s, at least half the excess)", burst_slope, excess / 2.0),
-        criteria::at_most(8, "lag drained after the burst (messages at the end)", drained.unwrap_or(f64::INFINITY), 0.0),
+        criteria::at_most(
+            8,
+            "lag flat at the baseline (slope, events/s, at most 5% of the baseline rate)",
+            base_slope.abs(),
+            0.05 * s.rate(BASELINE),
+        ),
+        criteria::at_least(
+            8,
+            "lag climbs during the burst (slope, events/s, at least half the excess)",
+            burst_slope,
+            excess / 2.0,
+        ),
+        criteria::at_most(
+            8,
+            "lag drained after the burst (messages at the end)",
+            drained.unwrap_or(f64::INFINITY),
+            0.0,
+        ),
         criteria::stays_below(2, "consumer RSS through the burst", &rss, RSS_LIMIT),
     ];
     let shade = Some((from, to, "burst".to_string()));

@@ -25,7 +25,11 @@ const STALL_RATE: f64 = 200.0;
 
 /// (stall start, stall length, recovery bound) at `scale`.
 fn timing(s: crate::scale::Scale) -> (Duration, Duration, Duration) {
-    (s.time(mins(10)), s.time(Duration::from_secs(90)), s.time(mins(5)))
+    (
+        s.time(mins(10)),
+        s.time(Duration::from_secs(90)),
+        s.time(mins(5)),
+    )
 }
 
 async fn run(lab: &mut Lab) -> Result<(), Stop> {
@@ -35,17 +39,36 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     for (run, queue) in RUNS {
         let topic = lab.begin_run(run).await?;
         let sink = lab.sink(s.rate(SINK_RATE), &[]).await?;
-        lab.consumer("consumer", &topic, &format!("lab-stall-{run}"), &sink, &["--queue", queue])
-            .await?;
+        lab.consumer(
+            "consumer",
+            &topic,
+            &format!("lab-stall-{run}"),
+            &sink,
+            &["--queue", queue],
+        )
+        .await?;
         lab.producer(
             &topic,
-            &["--rate", &rate_arg(s.rate(STEADY_RATE)), "--duration", &arg(total)],
+            &[
+                "--rate",
+                &rate_arg(s.rate(STEADY_RATE)),
+                "--duration",
+                &arg(total),
+            ],
         )
         .await?;
         let steady = at.saturating_sub(Duration::from_secs_f64(lab.t()));
         lab.phase("steady", steady).await?;
         let start = lab.t();
-        lab.chaos(&["stall", "--sink-url", &sink, "--rate", &rate_arg(s.rate(STALL_RATE)), "--for", &arg(stall)])?;
+        lab.chaos(&[
+            "stall",
+            "--sink-url",
+            &sink,
+            "--rate",
+            &rate_arg(s.rate(STALL_RATE)),
+            "--for",
+            &arg(stall),
+        ])?;
         lab.fact("stall_start_s", start);
         lab.fact("stall_end_s", start + stall.as_secs_f64());
         lab.phase("stall", stall).await?;
@@ -66,7 +89,11 @@ fn outcome(ev: &Evidence, run: &str, bound: f64) -> Option<Outcome> {
     let (start, end) = (ev.fact(run, "stall_start_s")?, ev.fact(run, "stall_end_s")?);
     let lag = ev.series(run, "consumer", |r| r.lag);
     let band = criteria::band(&lag, start / 2.0, start);
-    let during: Vec<(f64, f64)> = lag.iter().copied().filter(|(t, _)| *t >= start && *t <= end).collect();
+    let during: Vec<(f64, f64)> = lag
+        .iter()
+        .copied()
+        .filter(|(t, _)| *t >= start && *t <= end)
+        .collect();
     Some(Outcome {
         slope: criteria::slope(&during),
         peak: peak(&after(&lag, start)),
@@ -83,14 +110,29 @@ fn report(ev: &Evidence) -> ExperimentReport {
     let mut charts = Vec::new();
     for (run, _) in RUNS {
         let Some(o) = outcome(ev, run, bound.as_secs_f64()) else {
-            criteria.push(criteria::at_least(5, &format!("{run}: the stall ran"), 0.0, 1.0));
+            criteria.push(criteria::at_least(
+                5,
+                &format!("{run}: the stall ran"),
+                0.0,
+                1.0,
+            ));
             continue;
         };
-        figures.push(fig(&format!("{run}: lag slope during the stall"), eps(o.slope)));
-        figures.push(fig(&format!("{run}: peak lag"), format!("{:.0} messages (pre-stall band {:.0})", o.peak, o.band)));
+        figures.push(fig(
+            &format!("{run}: lag slope during the stall"),
+            eps(o.slope),
+        ));
+        figures.push(fig(
+            &format!("{run}: peak lag"),
+            format!("{:.0} messages (pre-stall band {:.0})", o.peak, o.band),
+        ));
         figures.push(fig(
             &format!("{run}: back in the band after the sink recovered"),
-            if o.recovery.value.is_finite() { format!("{:.0} s", o.recovery.value) } else { "never".into() },
+            if o.recovery.value.is_finite() {
+                format!("{:.0} s", o.recovery.value)
+            } else {
+                "never".into()
+            },
         ));
         let mut c = o.recovery;
         c.criterion = format!("{run}: {}", c.criterion);

@@ -28,7 +28,8 @@ fn timing(s: crate::scale::Scale) -> (Duration, Duration, Duration) {
     (interval, s.time(Duration::from_secs(200)), interval * 2)
 }
 
-const PHASES: [(&str, &str, u64); 2] = [("blocking", "blocking", 10), ("decoupled", "decoupled", 30)];
+const PHASES: [(&str, &str, u64); 2] =
+    [("blocking", "blocking", 10), ("decoupled", "decoupled", 30)];
 
 async fn run(lab: &mut Lab) -> Result<(), Stop> {
     let s = lab.scale;
@@ -45,24 +46,48 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
                 &topic,
                 &group,
                 &sink,
-                &["--poll-mode", mode, "--max-poll-interval", &interval, "--max-inflight", "64"],
+                &[
+                    "--poll-mode",
+                    mode,
+                    "--max-poll-interval",
+                    &interval,
+                    "--max-inflight",
+                    "64",
+                ],
             )
             .await?;
         }
-        lab.wait_until("both members own partitions", Duration::from_secs(60), |lab| {
-            ["consumer-1", "consumer-2"]
-                .iter()
-                .all(|c| lab.latest(c, "assigned_partitions").unwrap_or(0.0) > 0.0)
-        })
+        lab.wait_until(
+            "both members own partitions",
+            Duration::from_secs(60),
+            |lab| {
+                ["consumer-1", "consumer-2"]
+                    .iter()
+                    .all(|c| lab.latest(c, "assigned_partitions").unwrap_or(0.0) > 0.0)
+            },
+        )
         .await?;
         lab.producer(
             &topic,
-            &["--rate", &rate_arg(s.rate(STEADY_RATE)), "--duration", &arg(length)],
+            &[
+                "--rate",
+                &rate_arg(s.rate(STEADY_RATE)),
+                "--duration",
+                &arg(length),
+            ],
         )
         .await?;
         lab.phase("steady", at).await?;
         let start = lab.t();
-        lab.chaos(&["stall", "--sink-url", &sink, "--rate", "0", "--for", &arg(stall)])?;
+        lab.chaos(&[
+            "stall",
+            "--sink-url",
+            &sink,
+            "--rate",
+            "0",
+            "--for",
+            &arg(stall),
+        ])?;
         lab.fact("stall_start_s", start);
         lab.fact("stall_end_s", start + stall.as_secs_f64());
         let rest = length.saturating_sub(Duration::from_secs_f64(lab.t()));
@@ -83,7 +108,8 @@ fn report(ev: &Evidence) -> ExperimentReport {
     let s = ev.scale;
     let (interval, at, stall) = timing(s);
     let blocking = evictions(ev, "blocking", "consumer-1");
-    let decoupled = evictions(ev, "decoupled", "consumer-1") + evictions(ev, "decoupled", "consumer-2");
+    let decoupled =
+        evictions(ev, "decoupled", "consumer-1") + evictions(ev, "decoupled", "consumer-2");
     let survivor_lag = ev.series("blocking", "consumer-2", |r| r.lag);
     let shade = |run: &str| {
         ev.fact(run, "stall_start_s")

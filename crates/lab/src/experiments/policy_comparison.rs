@@ -31,7 +31,14 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
         let extra: &[&str] = match policy {
             // Shed drops only what finds no sink slot; a small in-flight cap makes that the
             // overload rather than nothing.
-            "shed" => &["--policy", "shed", "--queue-cap", "256", "--max-inflight", "256"],
+            "shed" => &[
+                "--policy",
+                "shed",
+                "--queue-cap",
+                "256",
+                "--max-inflight",
+                "256",
+            ],
             "slow-source" => &["--policy", "slow-source"],
             _ => &["--policy", "buffer"],
         };
@@ -39,19 +46,29 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
             .consumer("consumer", &topic, &format!("lab-{policy}"), &sink, extra)
             .await?;
         let control = format!("http://{addr}/control/rate");
-        let mut load = vec!["--rate".to_string(), rate_arg(asked), "--duration".into(), arg(length)];
+        let mut load = vec![
+            "--rate".to_string(),
+            rate_arg(asked),
+            "--duration".into(),
+            arg(length),
+        ];
         if policy == "slow-source" {
             load.extend(["--adaptive".into(), "--control-url".into(), control]);
         }
         let load: Vec<&str> = load.iter().map(String::as_str).collect();
         lab.producer(&topic, &load).await?;
         lab.fact("overload_end_s", length.as_secs_f64());
-        lab.wait_until("overload", length + Duration::from_secs(60), |lab| !lab.running("producer"))
-            .await?;
+        lab.wait_until("overload", length + Duration::from_secs(60), |lab| {
+            !lab.running("producer")
+        })
+        .await?;
         let produced = lab.acked("producer")?;
         lab.fact("produced", produced);
-        lab.post(&format!("{sink}/control/rate"), serde_json::json!({ "rate": 0 }))
-            .await?;
+        lab.post(
+            &format!("{sink}/control/rate"),
+            serde_json::json!({ "rate": 0 }),
+        )
+        .await?;
         let written = lab.drain("consumer", Duration::from_secs(180)).await?;
         lab.fact("written", written);
         let shed = lab.latest("consumer", "events_shed_total").unwrap_or(0.0);
@@ -125,33 +142,62 @@ fn report(ev: &Evidence) -> ExperimentReport {
         ));
     }
     let get = |p: &str| rows.iter().find(|r| r.policy == p);
-    let mut criteria = vec![criteria::at_least(7, "policy table complete (policies measured)", rows.len() as f64, 3.0)];
+    let mut criteria = vec![criteria::at_least(
+        7,
+        "policy table complete (policies measured)",
+        rows.len() as f64,
+        3.0,
+    )];
     if let Some(r) = get("buffer") {
-        criteria.push(criteria::no_loss(7, "buffer", r.produced as u64, r.written as u64));
+        criteria.push(criteria::no_loss(
+            7,
+            "buffer",
+            r.produced as u64,
+            r.written as u64,
+        ));
     }
     if let Some(r) = get("shed") {
-        criteria.push(criteria::shed_accounted(7, r.produced as u64, r.written as u64, r.shed as u64));
+        criteria.push(criteria::shed_accounted(
+            7,
+            r.produced as u64,
+            r.written as u64,
+            r.shed as u64,
+        ));
     }
     if let Some(r) = get("slow-source") {
-        criteria.push(criteria::no_loss(7, "slow-source", r.produced as u64, r.written as u64));
+        criteria.push(criteria::no_loss(
+            7,
+            "slow-source",
+            r.produced as u64,
+            r.written as u64,
+        ));
     }
     let rates = chart(
         "Producer send rate under each policy",
         "events/s acknowledged",
-        POLICIES.iter().map(|p| line(ev, p, p, "producer", |r| r.producer_rate)).collect(),
+        POLICIES
+            .iter()
+            .map(|p| line(ev, p, p, "producer", |r| r.producer_rate))
+            .collect(),
     );
     let memory = chart(
         "Consumer RSS under each policy",
         "MiB",
         POLICIES
             .iter()
-            .map(|p| Line { label: p.to_string(), points: mib(ev.series(p, "consumer", |r| r.rss_bytes)) })
+            .map(|p| Line {
+                label: p.to_string(),
+                points: mib(ev.series(p, "consumer", |r| r.rss_bytes)),
+            })
             .collect(),
     );
     let p99 = chart(
         "End-to-end p99 (per second) under each policy",
         "ms",
-        POLICIES.iter().map(|p| line(ev, p, p, "consumer", |r| r.p99_ms)).collect(),
+        POLICIES
+            .iter()
+            .map(|p| line(ev, p, p, "consumer", |r| r.p99_ms))
+            .collect(),
     );
     ExperimentReport {
         name: EXPERIMENT.name.into(),

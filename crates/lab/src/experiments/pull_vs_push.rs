@@ -23,11 +23,22 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     for (run, queue) in RUNS {
         let topic = lab.begin_run(run).await?;
         let sink = lab.sink(s.rate(SINK_RATE), &[]).await?;
-        lab.consumer("consumer", &topic, &format!("lab-{run}"), &sink, &["--queue", queue])
-            .await?;
+        lab.consumer(
+            "consumer",
+            &topic,
+            &format!("lab-{run}"),
+            &sink,
+            &["--queue", queue],
+        )
+        .await?;
         lab.producer(
             &topic,
-            &["--rate", &rate_arg(s.rate(OVERLOAD_RATE)), "--duration", &arg(length)],
+            &[
+                "--rate",
+                &rate_arg(s.rate(OVERLOAD_RATE)),
+                "--duration",
+                &arg(length),
+            ],
         )
         .await?;
         lab.phase("overload", length).await?;
@@ -38,7 +49,9 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
 
 /// Poll rate over sink rate across the second half of a run.
 fn coupling(ev: &Evidence, run: &str) -> (f64, f64) {
-    let poll = mean(&second_half(&ev.series(run, "consumer", |r| r.consumed_rate)));
+    let poll = mean(&second_half(
+        &ev.series(run, "consumer", |r| r.consumed_rate),
+    ));
     let sink = mean(&second_half(&ev.series(run, "sink", |r| r.sink_rate)));
     (poll, sink)
 }
@@ -47,12 +60,23 @@ fn report(ev: &Evidence) -> ExperimentReport {
     let s = ev.scale;
     let (push_poll, push_sink) = coupling(ev, "push");
     let (pull_poll, pull_sink) = coupling(ev, "pull");
-    let ratio = |poll: f64, sink: f64| if sink > 0.0 { poll / sink } else { f64::INFINITY };
+    let ratio = |poll: f64, sink: f64| {
+        if sink > 0.0 {
+            poll / sink
+        } else {
+            f64::INFINITY
+        }
+    };
     let p99 = |run| median(&second_half(&ev.series(run, "consumer", |r| r.p99_ms)));
     let heap = |run| ev.series(run, "consumer", |r| r.heap_bytes);
     let rss = |run| ev.series(run, "consumer", |r| r.rss_bytes);
     let criteria = vec![
-        criteria::flat(2, "pull RSS over the second half", &second_half(&rss("pull")), 0.10),
+        criteria::flat(
+            2,
+            "pull RSS over the second half",
+            &second_half(&rss("pull")),
+            0.10,
+        ),
         criteria::stays_below(2, "pull RSS", &rss("pull"), RSS_LIMIT),
         criteria::at_most(
             2,
@@ -81,8 +105,14 @@ fn report(ev: &Evidence) -> ExperimentReport {
         "Heap in use",
         "MiB",
         vec![
-            Line { label: "push (unbounded)".into(), points: mib(heap("push")) },
-            Line { label: "pull".into(), points: mib(heap("pull")) },
+            Line {
+                label: "push (unbounded)".into(),
+                points: mib(heap("push")),
+            },
+            Line {
+                label: "pull".into(),
+                points: mib(heap("pull")),
+            },
         ],
     );
     let p99_chart = chart(

@@ -27,8 +27,9 @@ fn headroom(scale: Scale) -> u64 {
     }
 }
 
-/// The heap profile is saved once this share of the headroom is used.
-const PROFILE_AT: f64 = 0.75;
+/// The heap profile is saved once this share of the headroom is used: late enough that the
+/// queue dominates the heap, early enough that dumping and symbolizing it still has memory.
+const PROFILE_AT: f64 = 0.6;
 /// The bounded run's queue capacity (the specification's 10,000).
 const QUEUE_CAP: &str = "10000";
 const PROFILE: &str = "unbounded-heap.pb";
@@ -38,13 +39,24 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     let s = lab.scale;
     let length = s.time(mins(30));
     let (sink_rate, source) = (s.rate(SINK_RATE), s.rate(OVERLOAD_RATE));
-    let load = ["--rate".to_string(), rate_arg(source), "--duration".into(), arg(length)];
+    let load = [
+        "--rate".to_string(),
+        rate_arg(source),
+        "--duration".into(),
+        arg(length),
+    ];
     let load: Vec<&str> = load.iter().map(String::as_str).collect();
 
     let topic = lab.begin_run("unbounded").await?;
     let sink = lab.sink(sink_rate, &[]).await?;
-    lab.consumer("consumer", &topic, "lab-unbounded", &sink, &["--queue", "unbounded"])
-        .await?;
+    lab.consumer(
+        "consumer",
+        &topic,
+        "lab-unbounded",
+        &sink,
+        &["--queue", "unbounded"],
+    )
+    .await?;
     let pid = lab
         .pid("consumer")
         .ok_or_else(|| Stop::Failed("the unbounded consumer is gone".into()))?;
@@ -107,9 +119,10 @@ async fn save_profile(lab: &mut Lab) -> bool {
         Err(_) => return false,
     };
     let ok = w.write_record(["site", "bytes"]).is_ok()
-        && sites
-            .iter()
-            .all(|(site, bytes)| w.write_record([site.as_str(), &format!("{bytes:.0}")]).is_ok());
+        && sites.iter().all(|(site, bytes)| {
+            w.write_record([site.as_str(), &format!("{bytes:.0}")])
+                .is_ok()
+        });
     ok && w.flush().is_ok()
 }
 
@@ -137,8 +150,19 @@ fn report(ev: &Evidence) -> ExperimentReport {
     let sites = sites(ev);
 
     let mut criteria = vec![
-        criteria::grows_then_dies(1, &heap("unbounded"), 64.0 * 1048576.0, died.is_some(), saved),
-        criteria::flat(2, "bounded RSS over the second half", &second_half(&bounded_rss), 0.10),
+        criteria::grows_then_dies(
+            1,
+            &heap("unbounded"),
+            64.0 * 1048576.0,
+            died.is_some(),
+            saved,
+        ),
+        criteria::flat(
+            2,
+            "bounded RSS over the second half",
+            &second_half(&bounded_rss),
+            0.10,
+        ),
         criteria::stays_below(2, "bounded RSS", &bounded_rss, RSS_LIMIT),
     ];
     criteria.push(criteria::at_least(
@@ -152,17 +176,31 @@ fn report(ev: &Evidence) -> ExperimentReport {
         "Memory under 4x overload: unbounded vs bounded",
         "MiB",
         vec![
-            Line { label: "unbounded heap".into(), points: mib(heap("unbounded")) },
-            Line { label: "unbounded RSS".into(), points: mib(rss("unbounded")) },
-            Line { label: "bounded heap".into(), points: mib(heap("bounded")) },
-            Line { label: "bounded RSS".into(), points: mib(bounded_rss.clone()) },
+            Line {
+                label: "unbounded heap".into(),
+                points: mib(heap("unbounded")),
+            },
+            Line {
+                label: "unbounded RSS".into(),
+                points: mib(rss("unbounded")),
+            },
+            Line {
+                label: "bounded heap".into(),
+                points: mib(heap("bounded")),
+            },
+            Line {
+                label: "bounded RSS".into(),
+                points: mib(bounded_rss.clone()),
+            },
         ],
     );
     let producer = chart(
         "Producer send rate (open model: the broker absorbs it)",
         "events/s acknowledged",
         vec![
-            line(ev, "unbounded", "unbounded", "producer", |r| r.producer_rate),
+            line(ev, "unbounded", "unbounded", "producer", |r| {
+                r.producer_rate
+            }),
             line(ev, "bounded", "bounded", "producer", |r| r.producer_rate),
         ],
     );
@@ -170,8 +208,14 @@ fn report(ev: &Evidence) -> ExperimentReport {
         "Consumer lag",
         "messages",
         vec![
-            Line { label: "unbounded".into(), points: lag("unbounded") },
-            Line { label: "bounded".into(), points: bounded_lag.clone() },
+            Line {
+                label: "unbounded".into(),
+                points: lag("unbounded"),
+            },
+            Line {
+                label: "bounded".into(),
+                points: bounded_lag.clone(),
+            },
         ],
     );
     let mut figures = vec![
@@ -179,18 +223,30 @@ fn report(ev: &Evidence) -> ExperimentReport {
         fig("unbounded: peak RSS", mib_s(peak(&rss("unbounded")))),
         fig(
             "unbounded: died at",
-            died.map_or("did not die".into(), |t| format!("{t:.0} s (address-space cap {})", mib_s(ev.fact("unbounded", "cap_bytes").unwrap_or(0.0)))),
+            died.map_or("did not die".into(), |t| {
+                format!(
+                    "{t:.0} s (address-space cap {})",
+                    mib_s(ev.fact("unbounded", "cap_bytes").unwrap_or(0.0))
+                )
+            }),
         ),
         fig("bounded: RSS band (second half)", {
             let h = second_half(&bounded_rss);
             let lo = h.iter().map(|(_, v)| *v).fold(f64::MAX, f64::min);
-            format!("{} .. {}", mib_s(if lo == f64::MAX { 0.0 } else { lo }), mib_s(peak(&h)))
+            format!(
+                "{} .. {}",
+                mib_s(if lo == f64::MAX { 0.0 } else { lo }),
+                mib_s(peak(&h))
+            )
         }),
         fig("bounded: peak heap", mib_s(peak(&heap("bounded")))),
         fig("bounded: lag growth", eps(lag_slope)),
     ];
     for (i, (site, bytes)) in sites.iter().take(5).enumerate() {
-        figures.push(fig(&format!("heap site {} (at the profile)", i + 1), format!("`{site}`: {}", mib_s(*bytes))));
+        figures.push(fig(
+            &format!("heap site {} (at the profile)", i + 1),
+            format!("`{site}`: {}", mib_s(*bytes)),
+        ));
     }
     let top = sites
         .first()

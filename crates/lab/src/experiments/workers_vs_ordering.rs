@@ -41,12 +41,24 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
                 &topic,
                 &format!("lab-{run}"),
                 &sink,
-                &["--sink-workers", &w, "--dispatch", dispatch, "--batch-size", &batch],
+                &[
+                    "--sink-workers",
+                    &w,
+                    "--dispatch",
+                    dispatch,
+                    "--batch-size",
+                    &batch,
+                ],
             )
             .await?;
             lab.producer(
                 &topic,
-                &["--rate", &rate_arg(s.rate(OVERLOAD_RATE)), "--duration", &arg(length)],
+                &[
+                    "--rate",
+                    &rate_arg(s.rate(OVERLOAD_RATE)),
+                    "--duration",
+                    &arg(length),
+                ],
             )
             .await?;
             lab.phase("overload", length).await?;
@@ -78,7 +90,10 @@ fn report(ev: &Evidence) -> ExperimentReport {
             let gain = if base > 0.0 { tput / base } else { 0.0 };
             figures.push(fig(
                 &format!("{workers} workers, {dispatch}"),
-                format!("{} ({gain:.1}x of 1 worker), {violations:.0} ordering violations", eps(tput)),
+                format!(
+                    "{} ({gain:.1}x of 1 worker), {violations:.0} ordering violations",
+                    eps(tput)
+                ),
             ));
             match dispatch {
                 "key" => key_violations = key_violations.max(violations),
@@ -88,7 +103,10 @@ fn report(ev: &Evidence) -> ExperimentReport {
     }
     let (key16, rr16) = (measure(ev, 16, "key").0, measure(ev, 16, "round-robin").0);
     let tax = if rr16 > 0.0 { 1.0 - key16 / rr16 } else { 0.0 };
-    figures.push(fig("ordering tax at 16 workers (key vs round-robin throughput)", format!("{:.0}%", tax * 100.0)));
+    figures.push(fig(
+        "ordering tax at 16 workers (key vs round-robin throughput)",
+        format!("{:.0}%", tax * 100.0),
+    ));
     let bars = |dispatch: &str, f: fn((f64, f64)) -> f64| Line {
         label: dispatch.to_string(),
         points: WORKERS

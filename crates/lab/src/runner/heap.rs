@@ -90,7 +90,12 @@ mod tests {
     /// A profile of two stacks: 3 MiB under `grow_queue` (through Vec's growth path) and
     /// 1 MiB under `decode`.
     fn profile() -> Vec<u8> {
-        let strings = ["", "alloc::raw_vec::finish_grow", "app::grow_queue", "app::decode"];
+        let strings = [
+            "",
+            "alloc::raw_vec::finish_grow",
+            "app::grow_queue",
+            "app::decode",
+        ];
         let mut p = Profile {
             string_table: strings.iter().map(|s| s.to_string()).collect(),
             ..Profile::default()

@@ -221,6 +221,10 @@ impl Lab {
             "1s",
             "--summary-format",
             "json",
+            // A run ends by stopping its consumers; what they hold for a slow sink need not
+            // be written first (the next run has its own topic).
+            "--drain-timeout",
+            "2s",
         ];
         args.extend_from_slice(extra);
         self.spawn(name, &args)?;
@@ -228,9 +232,11 @@ impl Lab {
         if let Some(t) = self.targets.last_mut() {
             t.debug = Some(debug.clone());
         }
-        self.wait_until(&format!("{name} owns partitions"), Duration::from_secs(60), |lab| {
-            lab.latest(name, "assigned_partitions").unwrap_or(0.0) > 0.0
-        })
+        self.wait_until(
+            &format!("{name} owns partitions"),
+            Duration::from_secs(60),
+            |lab| lab.latest(name, "assigned_partitions").unwrap_or(0.0) > 0.0,
+        )
         .await?;
         Ok(addr)
     }
@@ -333,13 +339,19 @@ impl Lab {
             let total = self
                 .latest("sink", "sink_service_events_accepted_total")
                 .unwrap_or(0.0);
-            stable = if lag == Some(0.0) && total == last { stable + 1 } else { 0 };
+            stable = if lag == Some(0.0) && total == last {
+                stable + 1
+            } else {
+                0
+            };
             last = total;
             if stable >= 2 {
                 return Ok(total);
             }
         }
-        Err(Stop::Failed(format!("{consumer} did not drain within {timeout:?}")))
+        Err(Stop::Failed(format!(
+            "{consumer} did not drain within {timeout:?}"
+        )))
     }
 
     /// The last value of `metric` (a full sample name) that `name` of the current run reported.
@@ -414,7 +426,9 @@ impl Lab {
 
     /// Samples every process for `duration`, once a second, under the phase name `label`.
     pub async fn phase(&mut self, label: &str, duration: Duration) -> Result<(), Stop> {
-        self.sample_while(label, duration, |_| false).await.map(|_| ())
+        self.sample_while(label, duration, |_| false)
+            .await
+            .map(|_| ())
     }
 
     /// Samples once a second until `done` holds (true) or `timeout` passes (false).

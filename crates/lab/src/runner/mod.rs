@@ -48,7 +48,10 @@ pub enum Outcome {
 
 /// `lab list`: one line per experiment.
 pub fn list() -> String {
-    let mut out = format!("{:<22} {:>7} {:>7}  what it shows\n", "experiment", "quick", "full");
+    let mut out = format!(
+        "{:<22} {:>7} {:>7}  what it shows\n",
+        "experiment", "quick", "full"
+    );
     for e in catalogue() {
         let _ = std::fmt::Write::write_fmt(
             &mut out,
@@ -93,8 +96,12 @@ pub fn default_out() -> PathBuf {
 
 /// Creates `dir` (and its parents), or says why it cannot.
 fn create_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot write to --out {}: {e} (choose a writable directory)", dir.display()))
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "cannot write to --out {}: {e} (choose a writable directory)",
+            dir.display()
+        )
+    })
 }
 
 /// `lab run`: every selected experiment in turn until `interrupt` resolves, then the report.
@@ -105,7 +112,10 @@ pub async fn run(
     let experiments = select(&opts.experiments)?;
     create_dir(&opts.out)?;
     if !Path::new(&opts.bin).exists() {
-        return Err(format!("the streamsre executable {} is missing", opts.bin.display()));
+        return Err(format!(
+            "the streamsre executable {} is missing",
+            opts.bin.display()
+        ));
     }
     let cancel = CancellationToken::new();
     let watcher = {
@@ -154,7 +164,15 @@ async fn run_one(
     create_dir(&dir)?;
     let progress = Progress::new(e.name);
     let bin = opts.bin.to_string_lossy().to_string();
-    let mut lab = Lab::start(&dir, opts.scale, &bin, &opts.tansu, cancel, progress.clone()).await?;
+    let mut lab = Lab::start(
+        &dir,
+        opts.scale,
+        &bin,
+        &opts.tansu,
+        cancel,
+        progress.clone(),
+    )
+    .await?;
     let result = (e.run)(&mut lab).await;
     let (rows, facts) = lab.finish().await;
     Evidence::save(&dir, opts.scale, &rows, &facts)
@@ -169,10 +187,19 @@ async fn run_one(
     if result.is_err() {
         report.criteria.insert(
             0,
-            crate::criteria::at_least(0, &format!("the experiment ran to its end ({ended})"), 0.0, 1.0),
+            crate::criteria::at_least(
+                0,
+                &format!("the experiment ran to its end ({ended})"),
+                0.0,
+                1.0,
+            ),
         );
     }
-    let verdict = if report.passed() { "criteria passed" } else { "criteria FAILED" };
+    let verdict = if report.passed() {
+        "criteria passed"
+    } else {
+        "criteria FAILED"
+    };
     progress.finish(&format!("{ended}; {verdict}"));
     Ok(report)
 }
@@ -192,7 +219,11 @@ pub fn report(dir: &Path) -> Result<bool, String> {
         reports.push((e.report)(&evidence));
     }
     let scale = scale.ok_or_else(|| {
-        format!("{} holds no experiment's timeseries.csv (is it a `lab run --out` directory?)", dir.display())
+        format!(
+            "{} holds no experiment's timeseries.csv (is it a `lab run --out` directory?)",
+            dir.display()
+        )
     })?;
-    report::write(dir, scale, &reports).map_err(|e| format!("writing the report into {}: {e}", dir.display()))
+    report::write(dir, scale, &reports)
+        .map_err(|e| format!("writing the report into {}: {e}", dir.display()))
 }
