@@ -17,7 +17,7 @@ async fn post(addr: &str, path: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sink_429s_are_retried_and_never_dropped() {
+async fn sink_429s_are_waited_out_and_never_dropped() {
     const N: u64 = 8_000;
     let (mut sink, sink_addr) = start_sink(&["--rate-limit", "2000"]).await;
     let (topic, group, db) = fixture().await;
@@ -35,12 +35,21 @@ async fn sink_429s_are_retried_and_never_dropped() {
     let rejected = scrape(&sink_addr, "sink_service_events_rejected_total")
         .await
         .unwrap();
+    let busy = scrape(&addr, "sink_busy_waits_total").await.unwrap();
+    let opened = scrape(&addr, "sink_circuit_opened_total").await.unwrap();
     let retries = scrape(&addr, "retries_total").await.unwrap();
     eprintln!(
-        "http sink: {rejected} events refused with 429, {retries} retries, all {N} delivered"
+        "http sink: {rejected} events refused with 429, {busy} busy waits, {retries} failed attempts, breaker opened {opened} times, all {N} delivered"
     );
     assert!(rejected > 0.0, "the test must actually hit the rate limit");
-    assert!(retries > 0.0, "429s were retried");
+    assert!(busy > 0.0, "429s were waited out");
+    // A 429 is the sink's flow control: waiting it out spends no attempt and never opens the
+    // circuit breaker (which would stop every lane for --breaker-open-for).
+    assert_eq!(
+        (retries, opened),
+        (0.0, 0.0),
+        "a busy sink is not a failing one"
+    );
     let summary = stop_gracefully(&mut c).await;
     assert_eq!(summary["applied"].as_u64(), Some(N));
     assert_eq!(

@@ -174,7 +174,8 @@ async fn connect_sink(
                 "cannot use database {}: {reason}",
                 redact_url(&config.database_url)
             ),
-            Err(SinkError::Retriable(reason)) => {
+            Err(e) => {
+                let reason = e.reason().to_string();
                 let delay = config.retry.backoff.delay(attempt, &mut rand::thread_rng());
                 tracing::warn!(database = %redact_url(&config.database_url), %reason, ?delay, "database not available yet; retrying");
                 attempt += 1;

@@ -284,8 +284,12 @@ impl WorkerContext {
     /// database answering: it is the data's fault.
     fn breaker_record<T>(&self, result: &Result<T, SinkError>) {
         let metrics = &self.shared.metrics;
+        if let Err(SinkError::Busy { .. }) = result {
+            metrics.sink_busy();
+        }
         match result {
-            Ok(_) | Err(SinkError::Permanent(_)) => {
+            // Busy is the downstream answering "later": flow control, not a failure.
+            Ok(_) | Err(SinkError::Permanent(_) | SinkError::Busy { .. }) => {
                 if self.breaker.on_success() {
                     tracing::info!("database answering again: circuit breaker closed");
                 }

@@ -5,6 +5,9 @@ pub enum RetryAction {
     Retry(String),
     /// Permanent: the same write will fail again; the reason goes to the DLQ.
     DontRetry(String),
+    /// Not a failure: the service is up and full (HTTP 429) and said when to come back. The
+    /// wait is its flow control, so it spends no attempt and opens no circuit breaker.
+    Later(std::time::Duration, String),
 }
 
 impl RetryAction {
@@ -16,7 +19,7 @@ impl RetryAction {
     /// The human-readable reason, whichever way the verdict went.
     pub fn reason(&self) -> &str {
         match self {
-            Self::Retry(r) | Self::DontRetry(r) => r,
+            Self::Retry(r) | Self::DontRetry(r) | Self::Later(_, r) => r,
         }
     }
 }

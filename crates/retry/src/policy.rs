@@ -87,6 +87,13 @@ where
             Ok(v) => return RetryOutcome::Done(v),
             Err(RetryAction::DontRetry(reason)) => return RetryOutcome::Permanent(reason),
             Err(RetryAction::Retry(reason)) => reason,
+            Err(RetryAction::Later(wait, _)) => {
+                tokio::select! {
+                    _ = cancel.cancelled() => return RetryOutcome::Cancelled,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
         };
         attempt = attempt.saturating_add(1);
         let exhausted = attempt >= policy.max_attempts.max(1);
@@ -120,6 +127,55 @@ mod tests {
             max_attempts,
             on_exhausted,
         }
+    }
+
+    /// A busy service is waited for as long as it asks, as often as it asks, without spending
+    /// attempts: three "come back in 1 s" and then success, under a policy of one attempt.
+    #[tokio::test(start_paused = true)]
+    async fn later_waits_as_asked_and_spends_no_attempt() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counted = calls.clone();
+        let started = Instant::now();
+        let mut notices = 0;
+        let outcome = retry(
+            &policy(1, OnExhausted::Dlq),
+            &CancellationToken::new(),
+            move || {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                std::future::ready(if n < 3 {
+                    Err(RetryAction::Later(Duration::from_secs(1), "429".into()))
+                } else {
+                    Ok(n)
+                })
+            },
+            |_| notices += 1,
+        )
+        .await;
+        assert!(matches!(outcome, RetryOutcome::Done(3)));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(3),
+            "waited what it was told"
+        );
+        assert_eq!(notices, 0, "no failure was reported");
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let outcome: RetryOutcome<()> = retry(
+            &policy(1, OnExhausted::Dlq),
+            &cancel,
+            || {
+                std::future::ready(Err(RetryAction::Later(
+                    Duration::from_secs(60),
+                    "429".into(),
+                )))
+            },
+            |_| {},
+        )
+        .await;
+        assert!(
+            matches!(outcome, RetryOutcome::Cancelled),
+            "shutdown ends the wait"
+        );
     }
 
     /// Fails transiently `failures` times, then succeeds; counts calls.

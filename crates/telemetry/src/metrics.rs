@@ -99,6 +99,7 @@ pub struct Metrics {
     e2e_latency: Histogram,
     retries: Counter,
     retries_exhausted: Counter,
+    sink_busy: Counter,
     circuit_state: Gauge,
     circuit_opened: Counter,
     inflight: Gauge,
@@ -144,6 +145,7 @@ impl Metrics {
             e2e_latency: latency_histogram(),
             retries: Counter::default(),
             retries_exhausted: Counter::default(),
+            sink_busy: Counter::default(),
             circuit_state: Gauge::default(),
             circuit_opened: Counter::default(),
             inflight: Gauge::default(),
@@ -205,6 +207,11 @@ impl Metrics {
             "retries_exhausted",
             "Failed attempts made after --max-attempts was already reached",
             m.retries_exhausted.clone(),
+        );
+        registry.register(
+            "sink_busy_waits",
+            "Times the downstream answered busy (HTTP 429) and a lane waited as long as it asked; flow control, not failures",
+            m.sink_busy.clone(),
         );
         registry.register(
             "sink_circuit_state",
@@ -435,6 +442,11 @@ impl Metrics {
     /// Adjusts the in-flight gauge by `delta`.
     pub fn inflight_add(&self, delta: i64) {
         self.inflight.inc_by(delta);
+    }
+
+    /// Counts one busy answer (HTTP 429) waited out.
+    pub fn sink_busy(&self) {
+        self.sink_busy.inc();
     }
 
     /// Records the size of one sink transaction.

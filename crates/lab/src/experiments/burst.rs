@@ -111,7 +111,7 @@ fn report(ev: &Evidence) -> ExperimentReport {
             rate_arg(s.rate(SINK_RATE)),
         ),
         figures: vec![
-            fig("lag slope at the baseline", eps(base_slope)),
+            fig("lag at the baseline", format!("peak {:.0} messages, slope {base_slope:.1} events/s", peak(&baseline))),
             fig("lag slope during the burst", eps(burst_slope)),
             fig("peak lag", format!("{:.0} messages", peak(&lag))),
             fig("peak RSS", mib_s(peak(&rss))),

@@ -23,13 +23,14 @@ pub(super) const EXPERIMENT: Experiment = Experiment {
 fn headroom(scale: Scale) -> u64 {
     match scale {
         Scale::Full => 1 << 30,
-        Scale::Quick | Scale::Tiny => 192 << 20,
+        Scale::Quick | Scale::Tiny => 320 << 20,
     }
 }
 
 /// The heap profile is saved once this share of the headroom is used: late enough that the
-/// queue dominates the heap, early enough that dumping and symbolizing it still has memory.
-const PROFILE_AT: f64 = 0.6;
+/// queue dominates the heap, early enough that dumping and symbolizing it (which maps the
+/// binary's debug info) still has address space.
+const PROFILE_AT: f64 = 0.4;
 /// The bounded run's queue capacity (the specification's 10,000).
 const QUEUE_CAP: &str = "10000";
 const PROFILE: &str = "unbounded-heap.pb";

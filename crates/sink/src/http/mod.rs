@@ -1,7 +1,8 @@
 //! The HTTP sink: posts events as JSON to a downstream service (`streamsre sink` in the lab).
 //!
 //! Delivery is at-least-once: HTTP has no dedup ledger, so an event whose acknowledgement was
-//! lost is sent again. A `429` or `5xx` is retried with backoff, never dropped.
+//! lost is sent again. A `429` is waited out as long as the server asks (its flow control: no
+//! attempt spent, the circuit breaker untouched); a `5xx` is retried with backoff; neither drops.
 
 use crate::{BatchOutcome, SinkError, ValidEvent};
 use std::borrow::Borrow;
@@ -9,6 +10,23 @@ use std::time::{Duration, Instant};
 
 /// Largest batch sent in one request (the lab sink refuses larger ones with `413`).
 pub const MAX_REQUEST_EVENTS: usize = 1000;
+
+/// How long a `429` asks us to wait: a `retry_after_ms` field in its JSON body when there is
+/// one (precise; `streamsre sink` sends it), else `Retry-After` (whole seconds), else 1 s;
+/// never more than [`MAX_BUSY_WAIT`], so a confused server cannot park a lane for an hour.
+fn busy_wait(header_secs: Option<u64>, body: &str) -> Duration {
+    let from_body = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("retry_after_ms")?.as_u64())
+        .map(Duration::from_millis);
+    from_body
+        .or(header_secs.map(Duration::from_secs))
+        .unwrap_or(Duration::from_secs(1))
+        .clamp(Duration::from_millis(1), MAX_BUSY_WAIT)
+}
+
+/// The longest wait a `429` can ask for.
+pub const MAX_BUSY_WAIT: Duration = Duration::from_secs(30);
 
 /// A client of an HTTP event sink. Cheap to clone.
 #[derive(Clone)]
@@ -47,22 +65,23 @@ impl HttpSink {
         if status.is_success() {
             return Ok(());
         }
-        let retry_after = res
+        let header_secs = res
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .map(|v| format!(" (Retry-After {v}s)"))
-            .unwrap_or_default();
-        let text: String = res
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
-        let reason = format!("http {}{retry_after}: {text}", status.as_u16());
-        // Overload and server trouble pass; other client errors are about the data.
-        if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408 {
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let text: String = res.text().await.unwrap_or_default();
+        let shown: String = text.chars().take(200).collect();
+        let reason = format!("http {}: {shown}", status.as_u16());
+        if status.as_u16() == 429 {
+            // The service is up and full: its flow control, not a failure.
+            return Err(SinkError::Busy {
+                wait: busy_wait(header_secs, &text),
+                reason,
+            });
+        }
+        // Server trouble passes; other client errors are about the data.
+        if status.is_server_error() || status.as_u16() == 408 {
             Err(SinkError::Retriable(reason))
         } else {
             Err(SinkError::Permanent(reason))
@@ -109,5 +128,28 @@ impl HttpSink {
                 res.status().as_u16()
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_service_is_waited_for_as_precisely_as_it_says() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            busy_wait(Some(1), r#"{"retry_after_ms": 120}"#),
+            ms(120),
+            "body wins"
+        );
+        assert_eq!(busy_wait(Some(3), "slow down"), ms(3000), "then the header");
+        assert_eq!(busy_wait(None, ""), ms(1000), "then a second");
+        assert_eq!(busy_wait(Some(7200), ""), MAX_BUSY_WAIT, "capped");
+        assert_eq!(
+            busy_wait(None, r#"{"retry_after_ms": 0}"#),
+            ms(1),
+            "never a busy loop"
+        );
     }
 }

@@ -12,18 +12,27 @@ pub enum SinkError {
     /// Caused by the data (constraint, bad value): retrying the same rows fails again.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The downstream is up and full (HTTP 429): try the same write again after `wait`. Flow
+    /// control, not a failure: no attempt is spent and the circuit breaker stays closed.
+    #[error("busy for {wait:?}: {reason}")]
+    Busy {
+        /// How long it asked us to wait.
+        wait: std::time::Duration,
+        /// What it said.
+        reason: String,
+    },
 }
 
 impl SinkError {
     /// Whether retrying the same write may succeed.
     pub fn is_retriable(&self) -> bool {
-        matches!(self, Self::Retriable(_))
+        matches!(self, Self::Retriable(_) | Self::Busy { .. })
     }
 
     /// The reason, without the class prefix.
     pub fn reason(&self) -> &str {
         match self {
-            Self::Retriable(r) | Self::Permanent(r) => r,
+            Self::Retriable(r) | Self::Permanent(r) | Self::Busy { reason: r, .. } => r,
         }
     }
 }
@@ -33,6 +42,7 @@ impl From<RetryAction> for SinkError {
         match action {
             RetryAction::Retry(r) => Self::Retriable(r),
             RetryAction::DontRetry(r) => Self::Permanent(r),
+            RetryAction::Later(wait, reason) => Self::Busy { wait, reason },
         }
     }
 }
@@ -42,6 +52,7 @@ impl From<SinkError> for RetryAction {
         match err {
             SinkError::Retriable(r) => RetryAction::Retry(r),
             SinkError::Permanent(r) => RetryAction::DontRetry(r),
+            SinkError::Busy { wait, reason } => RetryAction::Later(wait, reason),
         }
     }
 }
