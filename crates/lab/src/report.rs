@@ -21,6 +21,8 @@ pub struct ExperimentReport {
     pub setup: String,
     /// Headline figures as (what, value with unit).
     pub figures: Vec<(String, String)>,
+    /// A comparison table (header, rows), when the experiment compares alternatives.
+    pub table: Option<(Vec<String>, Vec<Vec<String>>)>,
     /// Charts as (caption, file name inside the experiment's directory).
     pub charts: Vec<(String, String)>,
     /// What the figures show, in a paragraph.
@@ -115,6 +117,14 @@ fn markdown(scale: Scale, experiments: &[ExperimentReport]) -> String {
             }
             md.push('\n');
         }
+        if let Some((header, rows)) = &e.table {
+            let _ = writeln!(md, "| {} |", header.join(" | "));
+            let _ = writeln!(md, "|{}", "---|".repeat(header.len()));
+            for row in rows {
+                let _ = writeln!(md, "| {} |", row.join(" | "));
+            }
+            md.push('\n');
+        }
         for (caption, file) in &e.charts {
             let _ = writeln!(md, "![{caption}]({}/{file})\n", e.name);
         }
@@ -159,6 +169,10 @@ mod tests {
             name: name.into(),
             setup: "2,000/s into a 500/s sink for 3 min.".into(),
             figures: vec![("peak RSS".into(), "61 MiB".into())],
+            table: Some((
+                vec!["policy".into(), "loss".into()],
+                vec![vec!["buffer".into(), "0".into()]],
+            )),
             charts: vec![("RSS over time".into(), "rss.png".into())],
             finding: "Bounded memory stays flat.".into(),
             criteria,
@@ -229,6 +243,10 @@ mod tests {
         assert!(
             md.contains("![RSS over time](downstream-stall/rss.png)"),
             "{md}"
+        );
+        assert!(
+            md.contains("| policy | loss |\n|---|---|\n| buffer | 0 |\n"),
+            "a comparison table: {md}"
         );
         assert!(
             md.contains("| [downstream-stall](#downstream-stall) | **no**: 0 of 1 |"),

@@ -102,6 +102,7 @@ fn report(ev: &Evidence) -> ExperimentReport {
     ];
     let shade = Some((from, to, "burst".to_string()));
     ExperimentReport {
+        table: None,
         name: EXPERIMENT.name.into(),
         setup: format!(
             "`streamsre produce --schedule {}:{}s,{}:{}s,{}:{}s` (512 B) into a {} events/s sink, bounded queue with defaults; after the schedule the run drains.",

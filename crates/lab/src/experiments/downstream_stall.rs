@@ -167,9 +167,10 @@ fn report(ev: &Evidence) -> ExperimentReport {
         ));
     }
     ExperimentReport {
+        table: None,
         name: EXPERIMENT.name.into(),
         setup: format!(
-            "{} events/s of 512 B into a {} events/s sink; at T+{} s `streamsre chaos stall` drops the sink to {} events/s for {} s. Recovery bound: {} s after the sink recovers (5 min at full scale). Band: the highest lag over the half minute before the stall.",
+            "{} events/s of 512 B into a {} events/s sink; at T+{} s `streamsre chaos stall` drops the sink to {} events/s for {} s. Recovery bound: {} s after the sink recovers (5 min at full scale). Band: the highest lag over the second half of the steady phase.",
             rate_arg(s.rate(STEADY_RATE)),
             rate_arg(s.rate(SINK_RATE)),
             timing(s).0.as_secs(),
@@ -179,7 +180,11 @@ fn report(ev: &Evidence) -> ExperimentReport {
         ),
         figures,
         charts,
-        finding: "During the stall lag grows at the source rate minus the stalled sink rate, whatever the queue: once the sink is slow, the difference has to wait somewhere. After the sink recovers, the spare quarter of its capacity drains the backlog; the bounded queue holds its memory flat throughout while the unbounded one carried the backlog in its heap.".into(),
+        finding: format!(
+            "During the stall lag grows at about the source rate minus the stalled sink's, whatever the queue: once the sink is slow, the difference has to wait somewhere. After the sink recovers, the spare quarter of its capacity drains the backlog back into the pre-stall band. The difference is where the backlog waited: the bounded consumer's heap peaked at {} and the unbounded one's at {}.",
+            mib_s(peak(&ev.series("bounded", "consumer", |r| r.heap_bytes))),
+            mib_s(peak(&ev.series("unbounded", "consumer", |r| r.heap_bytes))),
+        ),
         criteria,
     }
 }

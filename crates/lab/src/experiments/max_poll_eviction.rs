@@ -22,10 +22,11 @@ pub(super) const EXPERIMENT: Experiment = Experiment {
 const STEADY_RATE: f64 = 1_500.0;
 
 /// (max.poll.interval, stall start, stall length) at `scale`. The interval never goes below
-/// librdkafka's floor (the session timeout, 6 s here).
+/// librdkafka's floor (the session timeout, 6 s here). The stall lasts three intervals: one
+/// to get the blocking member evicted, two for the survivor to hold every partition.
 fn timing(s: crate::scale::Scale) -> (Duration, Duration, Duration) {
     let interval = s.time(Duration::from_secs(100)).max(Duration::from_secs(7));
-    (interval, s.time(Duration::from_secs(200)), interval * 2)
+    (interval, s.time(Duration::from_secs(200)), interval * 3)
 }
 
 const PHASES: [(&str, &str, u64); 2] =
@@ -35,7 +36,7 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     let s = lab.scale;
     let (interval, at, stall) = timing(s);
     for (run, first_mode, minutes) in PHASES {
-        let length = s.time(mins(minutes)).max(at + stall * 3);
+        let length = s.time(mins(minutes)).max(at + stall * 2);
         let topic = lab.begin_run(run).await?;
         let sink = lab.sink(s.rate(SINK_RATE), &[]).await?;
         let group = format!("lab-eviction-{run}");
@@ -162,6 +163,7 @@ fn report(ev: &Evidence) -> ExperimentReport {
         .map(|(_, v)| *v)
         .fold(0.0, f64::max);
     ExperimentReport {
+        table: None,
         name: EXPERIMENT.name.into(),
         setup: format!(
             "Two consumers in one group on 6 partitions, `--max-poll-interval {}s`, a steady {} events/s into a {} events/s sink that `streamsre chaos stall` stops for {} s at T+{} s. Blocking run: consumer-1 `--poll-mode blocking`, consumer-2 decoupled, {} s. Fixed run: both decoupled, {} s (30 min at full scale).",
@@ -170,8 +172,8 @@ fn report(ev: &Evidence) -> ExperimentReport {
             rate_arg(s.rate(SINK_RATE)),
             stall.as_secs(),
             at.as_secs(),
-            s.time(mins(10)).max(at + stall * 3).as_secs(),
-            s.time(mins(30)).max(at + stall * 3).as_secs(),
+            s.time(mins(10)).max(at + stall * 2).as_secs(),
+            s.time(mins(30)).max(at + stall * 2).as_secs(),
         ),
         figures: vec![
             fig("blocking: consumer-1 evictions", format!("{blocking:.0}")),

@@ -27,10 +27,11 @@ fn headroom(scale: Scale) -> u64 {
     }
 }
 
-/// The heap profile is saved once this share of the headroom is used: late enough that the
-/// queue dominates the heap, early enough that dumping and symbolizing it (which maps the
-/// binary's debug info) still has address space.
-const PROFILE_AT: f64 = 0.4;
+/// The heap profile is taken again each time the consumer has used another tenth of its
+/// headroom; the last one that succeeds before the cap is the autopsy. (Near the cap, dumping
+/// and symbolizing a profile, which maps the binary's debug info, fails itself; one taken at
+/// a fixed threshold risked coming too late or too early.)
+const PROFILE_EVERY: f64 = 0.1;
 /// The bounded run's queue capacity (the specification's 10,000).
 const QUEUE_CAP: &str = "10000";
 const PROFILE: &str = "unbounded-heap.pb";
@@ -67,17 +68,20 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     lab.fact("cap_bytes", cap as f64);
     lab.producer(&topic, &load).await?;
     lab.announce("overload until the cap or the end", length);
-    let mut saved = false;
+    let mut next_profile = PROFILE_EVERY;
     while lab.t() < length.as_secs_f64() {
         if !lab.running("consumer") {
             let t = lab.t();
             lab.fact("died_at_s", t);
             break;
         }
-        let used = vm_size_bytes(pid).unwrap_or(0.0) - start_vm;
-        if !saved && used >= PROFILE_AT * headroom(s) as f64 {
-            saved = save_profile(lab).await;
-            lab.fact("profile_saved", if saved { 1.0 } else { 0.0 });
+        let used = (vm_size_bytes(pid).unwrap_or(0.0) - start_vm) / headroom(s) as f64;
+        if used >= next_profile {
+            if save_profile(lab).await {
+                lab.fact("profile_saved", 1.0);
+                lab.fact("profile_at_headroom_share", used);
+            }
+            next_profile = (used / PROFILE_EVERY).floor() * PROFILE_EVERY + PROFILE_EVERY;
         }
         lab.tick().await?;
     }
@@ -255,6 +259,7 @@ fn report(ev: &Evidence) -> ExperimentReport {
             format!("the heap profile names `{site}` as the site holding the most bytes")
         });
     ExperimentReport {
+        table: None,
         name: EXPERIMENT.name.into(),
         setup: format!(
             "{} events/s of 512 B into a sink taking {} events/s (4x) for up to {} s per run, 6 partitions. Unbounded: `--queue unbounded` under an address-space cap of its start size + {} (`prlimit --as`, set by the lab). Bounded: `--queue bounded --queue-cap {QUEUE_CAP}`, default memory budget.",

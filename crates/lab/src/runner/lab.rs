@@ -225,6 +225,8 @@ impl Lab {
             // be written first (the next run has its own topic).
             "--drain-timeout",
             "2s",
+            "--revoke-timeout",
+            "2s",
         ];
         args.extend_from_slice(extra);
         self.spawn(name, &args)?;
