@@ -23,7 +23,7 @@ pub(super) const EXPERIMENT: Experiment = Experiment {
 fn headroom(scale: Scale) -> u64 {
     match scale {
         Scale::Full => 1 << 30,
-        Scale::Quick | Scale::Tiny => 320 << 20,
+        Scale::Quick | Scale::Tiny => 128 << 20,
     }
 }
 
@@ -112,23 +112,24 @@ async fn save_profile(lab: &mut Lab) -> bool {
     let Ok(profile) = lab.get(&addr, "/debug/pprof/heap").await else {
         return false;
     };
-    let dir = lab.dir().to_path_buf();
-    if std::fs::write(dir.join(PROFILE), &profile).is_err() {
-        return false;
-    }
+    // Replace the previous autopsy only with a complete one.
     let Ok(sites) = heap::top_sites(&profile, 8) else {
         return false;
     };
-    let mut w = match csv::Writer::from_path(dir.join(SITES)) {
-        Ok(w) => w,
-        Err(_) => return false,
-    };
-    let ok = w.write_record(["site", "bytes"]).is_ok()
-        && sites.iter().all(|(site, bytes)| {
-            w.write_record([site.as_str(), &format!("{bytes:.0}")])
-                .is_ok()
-        });
-    ok && w.flush().is_ok()
+    let dir = lab.dir().to_path_buf();
+    let tmp = dir.join(format!("{SITES}.tmp"));
+    let written = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let mut w = csv::Writer::from_path(&tmp)?;
+        w.write_record(["site", "bytes"])?;
+        for (site, bytes) in &sites {
+            w.write_record([site.as_str(), &format!("{bytes:.0}")])?;
+        }
+        w.flush()?;
+        std::fs::write(dir.join(PROFILE), &profile)?;
+        std::fs::rename(&tmp, dir.join(SITES))?;
+        Ok(())
+    })();
+    written.is_ok()
 }
 
 fn sites(ev: &Evidence) -> Vec<(String, f64)> {

@@ -37,6 +37,22 @@ const PLUMBING: &[&str] = &[
     "rd_strdup",
     "tikv_jemalloc",
     "<tikv_jemalloc",
+    // jemalloc's own internals (C, unprefixed).
+    "imalloc",
+    "ialloc",
+    "iralloc",
+    "irallocx",
+    "ixalloc",
+    "do_rallocx",
+    "mallocx",
+    "rallocx",
+    "sdallocx",
+    "arena_",
+    "tcache_",
+    "large_",
+    "extent_",
+    "emap_",
+    "pages_",
     "bytes::",
     "<bytes::",
 ];
@@ -78,6 +94,15 @@ fn resolve_own(bias: u64, address: u64) -> Vec<String> {
 /// Bytes held per allocation site, most first. Locations the profile did not name are
 /// resolved here when they belong to this executable.
 pub fn top_sites(profile: &[u8], top: usize) -> Result<Vec<(String, f64)>, String> {
+    // pprof files are gzipped protobuf (jemalloc_pprof's are); plain protobuf is read as is.
+    let mut raw = Vec::new();
+    let profile = if profile.starts_with(&[0x1f, 0x8b]) {
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(profile), &mut raw)
+            .map_err(|e| format!("heap profile: {e}"))?;
+        &raw[..]
+    } else {
+        profile
+    };
     let profile = Profile::parse_from_bytes(profile).map_err(|e| format!("heap profile: {e}"))?;
     let string = |i: i64| {
         profile
@@ -214,6 +239,13 @@ mod tests {
             ]
         );
         assert_eq!(top_sites(&profile(), 1).unwrap().len(), 1);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &profile()).unwrap();
+        assert_eq!(
+            top_sites(&gz.finish().unwrap(), 5).unwrap(),
+            sites,
+            "gzipped, as served"
+        );
         assert!(top_sites(b"not a profile", 5).is_err());
     }
 }
