@@ -57,6 +57,11 @@ pub fn catalogue() -> [Experiment; 8] {
 pub(crate) const SINK_RATE: f64 = 2_000.0;
 /// The source's rate under overload: 4× the sink.
 pub(crate) const OVERLOAD_RATE: f64 = 8_000.0;
+/// How much a bounded process's RSS may trend up over the second half of a run, as a share of
+/// its mean there, and still count as flat. RSS swings by about a fifth of itself as batches
+/// come and go (the heap's sawtooth, 14..36 MiB in a pull run); a growing queue adds far more
+/// over the same time (the unbounded run: +45 MiB in 45 s).
+pub(crate) const FLAT_TOLERANCE: f64 = 0.2;
 /// Memory the specification allows bounded and pull modes (RSS).
 pub(crate) const RSS_LIMIT: f64 = 512.0 * 1024.0 * 1024.0;
 

@@ -74,12 +74,7 @@ fn report(ev: &Evidence) -> ExperimentReport {
     let heap = |run| ev.series(run, "consumer", |r| r.heap_bytes);
     let rss = |run| ev.series(run, "consumer", |r| r.rss_bytes);
     let criteria = vec![
-        criteria::flat(
-            2,
-            "pull RSS over the second half",
-            &second_half(&rss("pull")),
-            0.10,
-        ),
+        criteria::flat(2, "pull RSS", &rss("pull"), FLAT_TOLERANCE),
         criteria::stays_below(2, "pull RSS", &rss("pull"), RSS_LIMIT),
         criteria::at_most(
             2,

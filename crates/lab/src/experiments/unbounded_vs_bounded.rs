@@ -163,12 +163,7 @@ fn report(ev: &Evidence) -> ExperimentReport {
             died.is_some(),
             saved,
         ),
-        criteria::flat(
-            2,
-            "bounded RSS over the second half",
-            &second_half(&bounded_rss),
-            0.10,
-        ),
+        criteria::flat(2, "bounded RSS", &bounded_rss, FLAT_TOLERANCE),
         criteria::stays_below(2, "bounded RSS", &bounded_rss, RSS_LIMIT),
     ];
     criteria.push(criteria::at_least(

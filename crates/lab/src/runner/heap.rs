@@ -77,7 +77,9 @@ fn own_load_bias() -> Option<u64> {
 }
 
 /// Function names at `address` (an ELF virtual address of this same executable), innermost
-/// inlined frame first.
+/// inlined frame first. Debug info names an inlined Rust frame by its bare name (`alloc`,
+/// `grow_impl_runtime`), which says nothing about whose code it is; where a location has
+/// path-qualified names, only those are kept (C functions have no path and are kept as is).
 fn resolve_own(bias: u64, address: u64) -> Vec<String> {
     let mut names = Vec::new();
     backtrace::resolve(
@@ -88,6 +90,9 @@ fn resolve_own(bias: u64, address: u64) -> Vec<String> {
             }
         },
     );
+    if names.iter().any(|n| n.contains("::")) {
+        names.retain(|n| n.contains("::"));
+    }
     names
 }
 

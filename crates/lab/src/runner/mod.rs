@@ -174,27 +174,21 @@ async fn run_one(
     )
     .await?;
     let result = (e.run)(&mut lab).await;
-    let (rows, facts) = lab.finish().await;
-    Evidence::save(&dir, opts.scale, &rows, &facts)
-        .map_err(|err| format!("saving the evidence of {}: {err}", e.name))?;
-    let evidence = Evidence::load(&dir).map_err(|err| err.to_string())?;
-    let mut report = (e.report)(&evidence);
+    let (rows, mut facts) = lab.finish().await;
     let ended = match &result {
         Ok(()) => "done".to_string(),
         Err(Stop::Interrupted) => "interrupted".to_string(),
         Err(Stop::Failed(why)) => format!("failed: {why}"),
     };
-    if result.is_err() {
-        report.criteria.insert(
-            0,
-            crate::criteria::at_least(
-                0,
-                &format!("the experiment ran to its end ({ended})"),
-                0.0,
-                1.0,
-            ),
-        );
-    }
+    facts.push(evidence::Fact {
+        run: String::new(),
+        key: format!("{OUTCOME}{ended}"),
+        value: if result.is_ok() { 1.0 } else { 0.0 },
+    });
+    Evidence::save(&dir, opts.scale, &rows, &facts)
+        .map_err(|err| format!("saving the evidence of {}: {err}", e.name))?;
+    let evidence = Evidence::load(&dir).map_err(|err| err.to_string())?;
+    let report = report_of(e, &evidence);
     let verdict = if report.passed() {
         "criteria passed"
     } else {
@@ -202,6 +196,29 @@ async fn run_one(
     };
     progress.finish(&format!("{ended}; {verdict}"));
     Ok(report)
+}
+
+/// The key prefix of the fact that says how an experiment ended.
+const OUTCOME: &str = "outcome: ";
+
+/// An experiment's report from its evidence, with a failed criterion 0 if it did not run to
+/// its end (failed or interrupted), so a re-rendered report says so too.
+fn report_of(e: &Experiment, evidence: &Evidence) -> ExperimentReport {
+    let mut report = (e.report)(evidence);
+    let ended = evidence
+        .facts
+        .iter()
+        .find(|f| f.run.is_empty() && f.key.starts_with(OUTCOME));
+    if let Some(f) = ended.filter(|f| f.value != 1.0) {
+        let what = format!(
+            "the experiment ran to its end ({})",
+            &f.key[OUTCOME.len()..]
+        );
+        report
+            .criteria
+            .insert(0, crate::criteria::at_least(0, &what, 0.0, 1.0));
+    }
+    report
 }
 
 /// `lab report DIR`: charts, `report.md` and `summary.json` again from the evidence files of
@@ -216,7 +233,7 @@ pub fn report(dir: &Path) -> Result<bool, String> {
         }
         let evidence = Evidence::load(&sub).map_err(|err| err.to_string())?;
         scale = Some(evidence.scale);
-        reports.push((e.report)(&evidence));
+        reports.push(report_of(&e, &evidence));
     }
     let scale = scale.ok_or_else(|| {
         format!(
