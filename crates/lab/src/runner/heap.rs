@@ -90,10 +90,23 @@ fn resolve_own(bias: u64, address: u64) -> Vec<String> {
             }
         },
     );
-    if names.iter().any(|n| n.contains("::")) {
-        names.retain(|n| n.contains("::"));
+    if names.iter().any(|n| qualified(n)) {
+        names.retain(|n| qualified(n));
     }
     names
+}
+
+/// Whether a frame can name a site: a path-qualified Rust function or one of librdkafka's C
+/// functions (`rd_…`). A bare inlined name (`alloc`, `grow_impl_runtime`) could be anyone's.
+fn attributable(name: &str) -> bool {
+    qualified(name) || name.starts_with("rd_")
+}
+
+/// Whether a function name carries its path (`streamsre_kafka::source::run`,
+/// `<Vec<T> as Clone>::clone`), not just a bare inlined name with generic arguments
+/// (`try_allocate_in<alloc::alloc::Global>`).
+fn qualified(name: &str) -> bool {
+    name.starts_with('<') || name.split('<').next().is_some_and(|head| head.contains("::"))
 }
 
 /// Bytes held per allocation site, most first. Locations the profile did not name are
@@ -162,7 +175,7 @@ pub fn top_sites(profile: &[u8], top: usize) -> Result<Vec<(String, f64)>, Strin
             .flatten();
         let site = frames
             .map(String::as_str)
-            .find(|name| !name.is_empty() && !PLUMBING.iter().any(|p| name.starts_with(p)))
+            .find(|name| attributable(name) && !PLUMBING.iter().any(|p| name.starts_with(p)))
             .unwrap_or("(unsymbolized)");
         *sites.entry(site.to_string()).or_default() += bytes;
     }
@@ -216,6 +229,16 @@ mod tests {
             ..Sample::default()
         });
         p.write_to_bytes().unwrap()
+    }
+
+    #[test]
+    fn bare_inlined_names_are_not_qualified() {
+        assert!(qualified("streamsre_kafka::source::run"));
+        assert!(qualified("<alloc::vec::Vec<T> as core::clone::Clone>::clone"));
+        assert!(qualified("alloc::raw_vec::RawVec<T>::grow"));
+        assert!(!qualified("try_allocate_in<alloc::alloc::Global>"));
+        assert!(!qualified("alloc"));
+        assert!(attributable("rd_kafka_buf_new") && !attributable("grow_impl_runtime"));
     }
 
     /// An address of this test binary's own code, as a profile would carry it (its ELF
