@@ -96,17 +96,56 @@ fn resolve_own(bias: u64, address: u64) -> Vec<String> {
     names
 }
 
-/// Whether a frame can name a site: a path-qualified Rust function or one of librdkafka's C
-/// functions (`rd_…`). A bare inlined name (`alloc`, `grow_impl_runtime`) could be anyone's.
-fn attributable(name: &str) -> bool {
-    qualified(name) || name.starts_with("rd_")
+/// Bare names of the standard library's allocation and growth paths, as debug info gives
+/// inlined frames (no path): they say how memory was taken, not who kept it.
+const BARE_PLUMBING: &[&str] = &[
+    "alloc",
+    "alloc_impl",
+    "allocate",
+    "allocate_in",
+    "try_allocate_in",
+    "do_alloc",
+    "exchange_malloc",
+    "finish_grow",
+    "grow_impl_runtime",
+    "grow_amortized",
+    "grow_one",
+    "reserve",
+    "reserve_for_push",
+    "with_capacity",
+    "new",
+    "clone",
+    "to_vec",
+    "to_owned",
+    "push",
+    "extend",
+    "spec_extend",
+    "extend_trusted",
+    "from",
+    "into",
+    "collect",
+    "insert",
+    "from_iter",
+    "box_new",
+    "new_uninit",
+    "into_boxed_slice",
+];
+
+/// Whether a frame only says how memory was taken (allocator, std, collections).
+fn plumbing(name: &str) -> bool {
+    let head = name.split('<').next().unwrap_or(name);
+    PLUMBING.iter().any(|p| name.starts_with(p)) || BARE_PLUMBING.contains(&head)
 }
 
 /// Whether a function name carries its path (`streamsre_kafka::source::run`,
 /// `<Vec<T> as Clone>::clone`), not just a bare inlined name with generic arguments
 /// (`try_allocate_in<alloc::alloc::Global>`).
 fn qualified(name: &str) -> bool {
-    name.starts_with('<') || name.split('<').next().is_some_and(|head| head.contains("::"))
+    name.starts_with('<')
+        || name
+            .split('<')
+            .next()
+            .is_some_and(|head| head.contains("::"))
 }
 
 /// Bytes held per allocation site, most first. Locations the profile did not name are
@@ -173,11 +212,19 @@ pub fn top_sites(profile: &[u8], top: usize) -> Result<Vec<(String, f64)>, Strin
             .iter()
             .filter_map(|id| location.get(id))
             .flatten();
-        let site = frames
+        // The site and two callers, for context: debug info often names inlined Rust frames
+        // by their bare name, so a path alone is not always there to say whose code it is.
+        let chain: Vec<&str> = frames
             .map(String::as_str)
-            .find(|name| attributable(name) && !PLUMBING.iter().any(|p| name.starts_with(p)))
-            .unwrap_or("(unsymbolized)");
-        *sites.entry(site.to_string()).or_default() += bytes;
+            .filter(|name| !name.is_empty() && !plumbing(name))
+            .take(3)
+            .collect();
+        let site = if chain.is_empty() {
+            "(unsymbolized)".to_string()
+        } else {
+            chain.join(" ← ")
+        };
+        *sites.entry(site).or_default() += bytes;
     }
     let mut sites: Vec<(String, f64)> = sites.into_iter().collect();
     sites.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -234,11 +281,14 @@ mod tests {
     #[test]
     fn bare_inlined_names_are_not_qualified() {
         assert!(qualified("streamsre_kafka::source::run"));
-        assert!(qualified("<alloc::vec::Vec<T> as core::clone::Clone>::clone"));
+        assert!(qualified(
+            "<alloc::vec::Vec<T> as core::clone::Clone>::clone"
+        ));
         assert!(qualified("alloc::raw_vec::RawVec<T>::grow"));
         assert!(!qualified("try_allocate_in<alloc::alloc::Global>"));
         assert!(!qualified("alloc"));
-        assert!(attributable("rd_kafka_buf_new") && !attributable("grow_impl_runtime"));
+        assert!(plumbing("try_allocate_in<alloc::alloc::Global>") && plumbing("alloc"));
+        assert!(!plumbing("rd_kafka_buf_new") && !plumbing("detach"));
     }
 
     /// An address of this test binary's own code, as a profile would carry it (its ELF
