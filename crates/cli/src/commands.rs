@@ -198,13 +198,17 @@ async fn lab(command: crate::args::LabCommand) -> anyhow::Result<ExitCode> {
 async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(clock_seed);
     // A schedule sets the rate through the same override --adaptive uses; its total duration
-    // is the run's deadline.
+    // is the run's deadline and its events (Σ rate × length) the exact count, so the 10 ms it
+    // takes to notice the last step has ended cannot add a few more.
     let schedule = args.schedule.clone();
     let config = LoadConfig {
         kafka: args.kafka.opts(),
         topic: args.topic.clone(),
         rate: schedule.as_ref().map_or(args.rate, |s| s.steps()[0].rate),
-        count: args.count,
+        count: schedule
+            .as_ref()
+            .map(|s| s.expected_events())
+            .or(args.count),
         duration: schedule.as_ref().map(|s| s.total()).or(args.duration),
         workload: WorkloadConfig {
             seed,
