@@ -118,13 +118,6 @@ pub async fn run(
         ));
     }
     let cancel = CancellationToken::new();
-    let watcher = {
-        let cancel = cancel.clone();
-        async move {
-            interrupt.await;
-            cancel.cancel();
-        }
-    };
     let work = async {
         let mut reports = Vec::new();
         for e in &experiments {
@@ -135,10 +128,15 @@ pub async fn run(
         }
         Ok::<_, String>(reports)
     };
+    tokio::pin!(work);
+    // On an interrupt, cancel: the experiment under way stops its children, writes what it
+    // measured, and `work` returns with the reports so far.
     let reports = tokio::select! {
-        r = work => r?,
-        // Never wins: the watcher only cancels, and `work` then finishes on its own.
-        _ = async { watcher.await; std::future::pending::<()>().await } => unreachable!(),
+        r = &mut work => r?,
+        _ = interrupt => {
+            cancel.cancel();
+            work.await?
+        }
     };
     let passed = report::write(&opts.out, opts.scale, &reports)
         .map_err(|e| format!("writing the report into {}: {e}", opts.out.display()))?;
