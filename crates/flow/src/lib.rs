@@ -7,11 +7,15 @@
 //! that events of one key are applied in offset order while different keys run in parallel.
 //!
 //! [`FlowControl`] is the one place where the queue mode and overload policy decide what
-//! happens to a message the sink cannot take yet, [`MemoryBudget`] the one place that shares
-//! the memory budget out and prices a message against it, and [`OrderingChecker`] measures
-//! what unordered dispatch costs.
+//! happens to a message the sink cannot take yet, and [`WaitQueue`] holds those messages and
+//! carries out every decision about them (queue, pause, resume, shed, the pull stall).
+//! [`SinkSlots`] is the room on the sink side, [`MemoryBudget`] the one place that shares the
+//! memory budget out and prices a message against it, [`SharedTracker`] and [`ShedLog`] the
+//! state the source thread shares with the sink workers, and [`OrderingChecker`] measures what
+//! unordered dispatch costs.
 //!
-//! Nothing here does I/O; the Kafka source and the sink workers drive it.
+//! Nothing here does I/O; the Kafka source loop (`streamsre-kafka`) asks and applies, the sink
+//! workers (`streamsre-pipeline`) complete.
 
 #![warn(missing_docs)]
 
@@ -19,10 +23,16 @@ mod budget;
 mod lanes;
 mod ordering;
 mod overload;
+mod queue;
+mod shared;
+mod slots;
 mod tracker;
 
 pub use budget::{MemoryBudget, MESSAGE_OVERHEAD};
 pub use lanes::lane_for;
 pub use ordering::OrderingChecker;
 pub use overload::{FlowControl, OverloadPolicy, QueueMode, Waiting, WhenSinkFull};
+pub use queue::{Arrival, Cost, Pausing, PollMode, Step, WaitQueue, POLL_INTERVAL, PULL_STALL};
+pub use shared::{SharedTracker, ShedLog, KEY_CLASSES};
+pub use slots::{SinkSlots, SlotPermit};
 pub use tracker::{OffsetTracker, Ticket};

@@ -1,5 +1,6 @@
 //! What the source does when the sink cannot keep up: one documented choice of queue and one
-//! of overload policy, decided in a single place ([`FlowControl::on_waiting`]).
+//! of overload policy, decided here and nowhere else ([`FlowControl::on_waiting`] for each
+//! waiting message, [`FlowControl::when_sink_full`] for the loop's pace).
 
 use crate::budget::MemoryBudget;
 
@@ -54,15 +55,18 @@ pub enum Waiting {
     Shed,
 }
 
-/// What the poll loop does while every sink slot is taken and nothing waits in its queue.
+/// How the poll loop paces itself while messages wait for a sink slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhenSinkFull {
-    /// Keep polling and take what arrives: into the queue (bounded, unbounded), or to drop the
-    /// oldest (shed, which must keep up with the source whatever the queue mode).
-    Poll,
+    /// Keep polling and take what arrives without waiting for a slot: unbounded keeps
+    /// everything (its failure mode), shed must keep up with the source and drop the oldest.
+    KeepTaking,
+    /// Wait (a poll interval at most) for a slot to free, then take what arrived: the bounded
+    /// queue fills up to its cap and then pauses the partitions.
+    WaitForSlot,
     /// Take nothing until a slot frees: the next messages stay in librdkafka's budget-capped
     /// prefetch and, beyond it, on the broker (pull).
-    Wait,
+    TakeNothing,
 }
 
 /// The queue mode, overload policy and memory budget of one consumer.
@@ -105,14 +109,17 @@ impl FlowControl {
         }
     }
 
-    /// Whether the loop may take another message while the sink has no free slot.
+    /// How the loop paces itself while the sink has no free slot. With [`Self::on_waiting`],
+    /// the only place queue mode and policy are matched on.
     pub fn when_sink_full(&self) -> WhenSinkFull {
         match (self.mode, self.policy) {
-            (_, OverloadPolicy::Shed) => WhenSinkFull::Poll,
+            (_, OverloadPolicy::Shed) | (QueueMode::Unbounded, _) => WhenSinkFull::KeepTaking,
             (QueueMode::Pull, OverloadPolicy::Buffer | OverloadPolicy::SlowSource) => {
-                WhenSinkFull::Wait
+                WhenSinkFull::TakeNothing
             }
-            (QueueMode::Bounded { .. } | QueueMode::Unbounded, _) => WhenSinkFull::Poll,
+            (QueueMode::Bounded { .. }, OverloadPolicy::Buffer | OverloadPolicy::SlowSource) => {
+                WhenSinkFull::WaitForSlot
+            }
         }
     }
 
@@ -209,15 +216,16 @@ mod tests {
     }
 
     #[test]
-    fn only_pull_without_shed_waits_for_a_sink_slot() {
+    fn pacing_per_mode_and_policy() {
         use OverloadPolicy::*;
         use QueueMode::*;
+        use WhenSinkFull::*;
         for mode in [Bounded { cap: 10 }, Unbounded, Pull] {
             for policy in [Buffer, Shed, SlowSource] {
-                let want = if mode == Pull && policy != Shed {
-                    WhenSinkFull::Wait
-                } else {
-                    WhenSinkFull::Poll
+                let want = match (mode, policy) {
+                    (_, Shed) | (Unbounded, _) => KeepTaking,
+                    (Pull, _) => TakeNothing,
+                    _ => WaitForSlot,
                 };
                 assert_eq!(
                     fc(mode, policy, None).when_sink_full(),

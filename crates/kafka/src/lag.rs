@@ -7,13 +7,14 @@
 use crate::config::KafkaOpts;
 use crate::group::{GroupDescriber, GroupView};
 use crate::heal::{HealAction, SelfHeal};
-use crate::source::{KafkaHealth, SharedTracker};
+use crate::source::KafkaHealth;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use streamsre_flow::SharedTracker;
 use streamsre_telemetry::Metrics;
 
 /// Settings of the lag monitor.

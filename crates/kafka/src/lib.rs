@@ -14,7 +14,6 @@ pub mod dlq;
 pub mod group;
 pub mod heal;
 pub mod lag;
-pub mod slots;
 pub mod source;
 
 pub use config::{parse_kafka_opt, KafkaOpts};

@@ -1,0 +1,96 @@
+//! A message on its way from librdkafka to a sink worker: [`Pending`] while it waits for a
+//! sink slot (owned bytes, no permit yet), [`Fetched`] once dispatched.
+
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use std::sync::Arc;
+use std::time::Instant;
+use streamsre_flow::{Cost, MemoryBudget, SlotPermit, Ticket};
+
+/// One message handed to the sink side. Owns its bytes and its in-flight permit.
+#[derive(Debug)]
+pub struct Fetched {
+    /// Topic it was read from.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Message key.
+    pub key: Option<Vec<u8>>,
+    /// Message value.
+    pub value: Option<Vec<u8>>,
+    /// Producer (create) timestamp in ms since the epoch, when the broker kept one.
+    pub timestamp_ms: Option<i64>,
+    /// The DLQ record id a replayed message carries (header `x-streamsre-dlq-id`).
+    pub dlq_id: Option<uuid::Uuid>,
+    /// When the source read it, for processing-duration metrics.
+    pub fetched_at: Instant,
+    /// Hand back to [`streamsre_flow::SharedTracker::complete`] once the message's effects are durable.
+    pub ticket: Ticket,
+    /// Released (dropped) when the work is finished, freeing its count and byte slots for the
+    /// next message.
+    pub permit: SlotPermit,
+    /// What this message costs against the memory budget ([`MemoryBudget::cost`]) until the
+    /// work is finished; hand back to [`super::SourceShared::release_bytes`].
+    pub bytes: usize,
+}
+
+/// A fetched message waiting for a sink slot.
+pub(super) struct Pending {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub timestamp_ms: Option<i64>,
+    pub dlq_id: Option<uuid::Uuid>,
+    pub fetched_at: Instant,
+}
+
+impl Cost for Pending {
+    /// Its bytes, decoded and raw, plus overhead.
+    fn cost(&self) -> usize {
+        MemoryBudget::cost(
+            self.key.as_ref().map_or(0, Vec::len) + self.value.as_ref().map_or(0, Vec::len),
+        )
+    }
+}
+
+impl Pending {
+    /// Copies what the pipeline needs out of librdkafka's buffer.
+    pub fn from_message(m: &BorrowedMessage<'_>) -> Self {
+        Self {
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            timestamp_ms: m.timestamp().to_millis(),
+            dlq_id: m.headers().and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|h| h.key == crate::dlq::DLQ_ID_HEADER)
+                    .and_then(|h| h.value)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            }),
+            fetched_at: Instant::now(),
+        }
+    }
+
+    /// The dispatched form, holding its tracker ticket and sink slot.
+    pub fn dispatch(self, topic: Arc<str>, ticket: Ticket, permit: SlotPermit) -> Fetched {
+        let bytes = self.cost();
+        Fetched {
+            topic,
+            partition: self.partition,
+            offset: self.offset,
+            key: self.key,
+            value: self.value,
+            timestamp_ms: self.timestamp_ms,
+            dlq_id: self.dlq_id,
+            fetched_at: self.fetched_at,
+            ticket,
+            permit,
+            bytes,
+        }
+    }
+}
