@@ -4,8 +4,8 @@ use crate::args::{DlqCommand, DlqSelect};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use std::time::Duration;
-use streamsre_kafka::dlq::{replay, ReplayRecord};
-use streamsre_sink::{DlqFilter, DlqRow, PgSink, PgSinkConfig};
+use streamsre_kafka::dlq::replay;
+use streamsre_sink::{DeadLetter, DlqFilter, PgSink, PgSinkConfig};
 use streamsre_telemetry::redact_url;
 
 async fn connect(url: &str) -> anyhow::Result<PgSink> {
@@ -34,17 +34,21 @@ fn filter(select: &DlqSelect, ids: Vec<uuid::Uuid>) -> anyhow::Result<DlqFilter>
     })
 }
 
-fn source(row: &DlqRow) -> String {
-    match (&row.source_topic, row.source_partition, row.source_offset) {
-        (Some(t), Some(p), Some(o)) => format!("{t}/{p}@{o}"),
-        _ => "-".into(),
-    }
-}
-
-fn kind(row: &DlqRow) -> &str {
-    row.error_kind
-        .as_deref()
-        .unwrap_or_else(|| row.reason.split(':').next().unwrap_or(""))
+/// One record as a JSON line for `dlq list --json` (the table's column names).
+fn json_line(d: &DeadLetter) -> serde_json::Value {
+    let known = d.pos.is_known();
+    serde_json::json!({
+        "event_id": d.id,
+        "error_kind": d.kind,
+        "reason": d.reason,
+        "original_payload": d.json(),
+        "source_topic": known.then_some(&d.pos.topic),
+        "source_partition": known.then_some(d.pos.partition),
+        "source_offset": known.then_some(d.pos.offset),
+        "failed_at": d.failed_at,
+        "retry_count": d.returns,
+        "replayed_at": d.replayed_at,
+    })
 }
 
 /// Runs one `dlq` subcommand.
@@ -55,7 +59,7 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<ExitCode> {
             let rows = sink.dlq_list(&filter(&select, vec![])?).await?;
             if json {
                 for row in &rows {
-                    println!("{}", serde_json::to_string(row)?);
+                    println!("{}", json_line(row));
                 }
             } else {
                 println!(
@@ -67,10 +71,10 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<ExitCode> {
                     println!(
                         "{:<20} {:<36} {:<26} {:<28} {:>7}  {}",
                         row.failed_at.format("%Y-%m-%d %H:%M:%S"),
-                        row.event_id,
-                        kind(row),
-                        source(row),
-                        row.retry_count,
+                        row.id,
+                        row.kind,
+                        row.pos.to_string(),
+                        row.returns,
                         reason
                     );
                 }
@@ -90,23 +94,23 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<ExitCode> {
             let Some(row) = rows.first() else {
                 bail!("no DLQ record with id {id}");
             };
-            println!("id           {}", row.event_id);
-            println!("kind         {}", kind(row));
+            println!("id           {}", row.id);
+            println!("kind         {}", row.kind);
             println!("reason       {}", row.reason);
-            println!("source       {}", source(row));
+            println!("source       {}", row.pos);
             println!("failed_at    {}", row.failed_at.to_rfc3339());
-            println!("returns      {}", row.retry_count);
+            println!("returns      {}", row.returns);
             println!(
                 "replayed_at  {}",
                 row.replayed_at.map_or("never".into(), |t| t.to_rfc3339())
             );
             println!(
                 "key          {}",
-                row.original_key
+                row.key
                     .as_deref()
                     .map_or("(none)".into(), |k| String::from_utf8_lossy(k).into_owned())
             );
-            match (&row.original_payload, &row.raw_payload) {
+            match (&row.json(), &row.value) {
                 (Some(json), _) => println!("payload      {}", serde_json::to_string_pretty(json)?),
                 (None, Some(raw)) => match std::str::from_utf8(raw) {
                     Ok(text) => println!("payload      {text:?} ({} bytes, not JSON)", raw.len()),
@@ -132,21 +136,13 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<ExitCode> {
             let rows = sink.dlq_list(&filter(&select, ids)?).await?;
             if dry_run {
                 for row in &rows {
-                    println!("would replay {} ({}) to {topic}", row.event_id, kind(row));
+                    println!("would replay {} ({}) to {topic}", row.id, row.kind);
                 }
                 println!("dry run: {} record(s) selected, nothing sent", rows.len());
                 return Ok(ExitCode::SUCCESS);
             }
-            let records: Vec<ReplayRecord> = rows
-                .iter()
-                .map(|r| ReplayRecord {
-                    dlq_id: r.event_id,
-                    key: r.original_key.clone(),
-                    value: r.raw_payload.clone(),
-                })
-                .collect();
-            let acked = replay(&kafka.opts(), &topic, &records, rate).await?;
-            let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.event_id).collect();
+            let acked = replay(&kafka.opts(), &topic, &rows, rate).await?;
+            let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
             sink.dlq_mark_replayed(&ids).await?;
             println!("replayed {acked} record(s) to {topic} at up to {rate}/s");
             Ok(ExitCode::SUCCESS)

@@ -3,43 +3,15 @@
 
 use crate::config::KafkaOpts;
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::future_producer::DeliveryFuture;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
+use streamsre_event::DeadLetter;
 use streamsre_retry::RetryAction;
-use uuid::Uuid;
 
-/// Header carrying the DLQ record's id on replays, so a replayed message that fails again
-/// updates its DLQ record instead of creating a second one.
-pub const DLQ_ID_HEADER: &str = "x-streamsre-dlq-id";
-
-/// One record for the DLQ topic.
-#[derive(Debug, Clone)]
-pub struct DlqMessage<'a> {
-    /// The DLQ record's id (same as the `dlq_events` row).
-    pub dlq_id: Uuid,
-    /// Original message key.
-    pub key: Option<&'a [u8]>,
-    /// Original message value.
-    pub value: Option<&'a [u8]>,
-    /// Short kind, e.g. `rating_out_of_range` (header `error`).
-    pub error: &'a str,
-    /// Full reason (header `reason`).
-    pub reason: &'a str,
-    /// Delivery attempts before it was given up on (header `retry_count`).
-    pub retry_count: u32,
-    /// Where the message was read (headers `original_*`).
-    pub original_topic: &'a str,
-    /// Original partition.
-    pub original_partition: i32,
-    /// Original offset.
-    pub original_offset: i64,
-    /// When it was given up on (header `failed_at`, RFC 3339).
-    pub failed_at: DateTime<Utc>,
-}
+pub use streamsre_event::DLQ_ID_HEADER;
 
 /// Classifies a Kafka client error: retry what the broker or network may fix by itself.
 pub fn classify_kafka(err: &KafkaError) -> RetryAction {
@@ -110,7 +82,7 @@ impl DlqPublisher {
     /// then awaited, so they are delivered concurrently. If a value is too large for the
     /// broker, the record is sent again without its value (header `value_omitted`); the
     /// `dlq_events` table still holds the bytes.
-    pub async fn publish(&self, messages: &[DlqMessage<'_>]) -> Result<(), KafkaError> {
+    pub async fn publish(&self, messages: &[DeadLetter]) -> Result<(), KafkaError> {
         let mut queued = Vec::with_capacity(messages.len());
         for m in messages {
             queued.push((m, self.enqueue(m).await?));
@@ -135,7 +107,7 @@ impl DlqPublisher {
         Ok(())
     }
 
-    async fn enqueue(&self, m: &DlqMessage<'_>) -> Result<DeliveryFuture, KafkaError> {
+    async fn enqueue(&self, m: &DeadLetter) -> Result<DeliveryFuture, KafkaError> {
         match self.enqueue_record(m, false).await {
             Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => {
                 self.enqueue_record(m, true).await
@@ -146,28 +118,14 @@ impl DlqPublisher {
 
     async fn enqueue_record(
         &self,
-        m: &DlqMessage<'_>,
+        m: &DeadLetter,
         omit_value: bool,
     ) -> Result<DeliveryFuture, KafkaError> {
-        let partition = m.original_partition.to_string();
-        let offset = m.original_offset.to_string();
-        let retry_count = m.retry_count.to_string();
-        let failed_at = m.failed_at.to_rfc3339();
-        let dlq_id = m.dlq_id.to_string();
         let mut headers = OwnedHeaders::new();
-        for (key, value) in [
-            ("error", m.error),
-            ("reason", m.reason),
-            ("retry_count", retry_count.as_str()),
-            ("original_topic", m.original_topic),
-            ("original_partition", partition.as_str()),
-            ("original_offset", offset.as_str()),
-            ("failed_at", failed_at.as_str()),
-            (DLQ_ID_HEADER, dlq_id.as_str()),
-        ] {
+        for (key, value) in &m.headers() {
             headers = headers.insert(Header {
                 key,
-                value: Some(value),
+                value: Some(value.as_str()),
             });
         }
         if omit_value {
@@ -178,11 +136,11 @@ impl DlqPublisher {
         }
         let mut record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(&self.topic).headers(headers);
-        if let Some(k) = m.key {
-            record = record.key(k);
+        if let Some(k) = &m.key {
+            record = record.key(k.as_slice());
         }
-        if let (Some(v), false) = (m.value, omit_value) {
-            record = record.payload(v);
+        if let (Some(v), false) = (&m.value, omit_value) {
+            record = record.payload(v.as_slice());
         }
         loop {
             match self.producer.send_result(record) {
@@ -198,18 +156,8 @@ impl DlqPublisher {
     }
 }
 
-/// A DLQ record to send back to the main topic.
-#[derive(Debug, Clone)]
-pub struct ReplayRecord {
-    /// The DLQ record id, sent as header `x-streamsre-dlq-id`.
-    pub dlq_id: Uuid,
-    /// Original key (keeps the partition and lane of the original).
-    pub key: Option<Vec<u8>>,
-    /// Original value, byte for byte.
-    pub value: Option<Vec<u8>>,
-}
-
-/// Sends `records` to `topic` at most `rate` per second and waits for every acknowledgement.
+/// Sends dead letters back to `topic`, key and value byte for byte with their id in the
+/// header [`DLQ_ID_HEADER`], at most `rate` per second, and waits for every acknowledgement.
 /// Returns how many were acknowledged.
 ///
 /// Replaying is safe by construction: events already applied are skipped by the dedup ledger,
@@ -217,7 +165,7 @@ pub struct ReplayRecord {
 pub async fn replay(
     kafka: &KafkaOpts,
     topic: &str,
-    records: &[ReplayRecord],
+    records: &[DeadLetter],
     rate: std::num::NonZeroU32,
 ) -> anyhow::Result<usize> {
     use governor::{Quota, RateLimiter};
@@ -234,7 +182,7 @@ pub async fn replay(
     let mut deliveries = Vec::with_capacity(records.len());
     for r in records {
         limiter.until_ready().await;
-        let id = r.dlq_id.to_string();
+        let id = r.id.to_string();
         let headers = OwnedHeaders::new()
             .insert(Header {
                 key: DLQ_ID_HEADER,

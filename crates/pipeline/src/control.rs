@@ -8,9 +8,9 @@ use axum::{Json, Router};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use streamsre_event::{DeadLetter, SourcePos};
 use streamsre_flow::OverloadPolicy;
 use streamsre_flow::ShedLog;
-use streamsre_kafka::dlq::DlqMessage;
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::Metrics;
 use tokio_util::sync::CancellationToken;
@@ -108,17 +108,9 @@ pub(crate) async fn record_shed(
             let summary =
                 serde_json::json!({ "shed": total, "per_key_class": per_class }).to_string();
             let reason = format!("shed: {total} messages dropped by the shed overload policy");
-            let message = DlqMessage {
-                dlq_id: uuid::Uuid::new_v4(),
-                key: None,
-                value: Some(summary.as_bytes()),
-                error: "shed",
-                reason: &reason,
-                retry_count: 0,
-                original_topic: "",
-                original_partition: -1,
-                original_offset: -1,
-                failed_at: chrono::Utc::now(),
+            let message = DeadLetter {
+                value: Some(summary.into_bytes()),
+                ..DeadLetter::new(uuid::Uuid::new_v4(), "shed", reason, SourcePos::none())
             };
             if let Err(e) = ctx.dlq().publish(std::slice::from_ref(&message)).await {
                 tracing::warn!(error = %e, "could not publish the shed summary to the DLQ topic");

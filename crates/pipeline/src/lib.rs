@@ -7,7 +7,6 @@
 
 #![warn(missing_docs)]
 
-mod backend;
 mod control;
 mod lane;
 mod probe;
@@ -25,9 +24,10 @@ use streamsre_flow::lane_for;
 use streamsre_flow::{SharedTracker, SinkSlots};
 use streamsre_kafka::dlq::DlqPublisher;
 use streamsre_kafka::source::{run_source, KafkaHealth, SourceConfig, SourceShared};
+use streamsre_retry::RetryAction;
 use streamsre_retry::RetryPolicy;
 pub use streamsre_sink::WritePath;
-use streamsre_sink::{PgSink, PgSinkConfig, SinkError};
+use streamsre_sink::{PgSink, PgSinkConfig, Sink, SinkError};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
 use tokio::sync::mpsc;
@@ -170,7 +170,7 @@ async fn connect_sink(
         .await;
         match result {
             Ok(sink) => return Ok(sink),
-            Err(SinkError::Permanent(reason)) => bail!(
+            Err(SinkError(RetryAction::DontRetry(reason))) => bail!(
                 "cannot use database {}: {reason}",
                 redact_url(&config.database_url)
             ),
@@ -264,11 +264,11 @@ pub async fn run(
                 }
             };
             tracing::info!(database = %redact_url(&config.database_url), "database ready, migrations applied");
-            backend::Backend::Postgres(pg)
+            Sink::Postgres(pg)
         }
         SinkTarget::Http { url } => {
             tracing::info!(%url, "writing to an HTTP sink (at-least-once; DLQ records go to the DLQ topic only)");
-            backend::Backend::Http(
+            Sink::Http(
                 streamsre_sink::HttpSink::new(url, Duration::from_secs(10))
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
             )

@@ -1,13 +1,13 @@
 //! Readiness: the group is joined or joining, Postgres answers a ping in time, no partition of
 //! this member is stuck, and no partition with lag has gone without an owner.
 
-use crate::backend::Backend;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use streamsre_kafka::lag::{GroupCheck, SharedLagView};
 use streamsre_kafka::source::{GroupState, KafkaHealth};
+use streamsre_sink::Sink;
 use streamsre_telemetry::{DependencyStatus, ReadinessProbe};
 
 pub(crate) struct Probe {
@@ -16,7 +16,7 @@ pub(crate) struct Probe {
     /// Name of the sink dependency (`postgres` or `http_sink`).
     sink_name: &'static str,
     /// Set once the sink is usable (Postgres reached and migrated); until then "not ready".
-    sink: OnceLock<Backend>,
+    sink: OnceLock<Sink>,
     timeout: Duration,
 }
 
@@ -36,7 +36,7 @@ impl Probe {
         }
     }
 
-    pub(crate) fn set_sink(&self, sink: Backend) {
+    pub(crate) fn set_sink(&self, sink: Sink) {
         let _ = self.sink.set(sink);
     }
 }

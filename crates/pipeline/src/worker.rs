@@ -7,20 +7,18 @@
 //! batch; the dedup ledger and the DLQ upsert make that harmless (the DLQ *topic* may then get
 //! a record twice: at-least-once, as any Kafka producer without transactions).
 
-use crate::backend::Backend;
 use crate::lane::GatherRules;
 use crate::ConsumeConfig;
-use chrono::Utc;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use streamsre_event::{decode, dlq_event_id};
 use streamsre_flow::OrderingChecker;
-use streamsre_kafka::dlq::{classify_kafka, DlqMessage, DlqPublisher};
+use streamsre_kafka::dlq::{classify_kafka, DlqPublisher};
 use streamsre_kafka::source::{Fetched, SourceShared};
 use streamsre_retry::{retry, CircuitBreaker, RetryAction, RetryNotice, RetryOutcome, RetryPolicy};
-use streamsre_sink::{DlqRecord, SinkError, SourcePos, ValidEvent};
+use streamsre_sink::{DeadLetter, Sink, SinkError, SourcePos, ValidEvent};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::LatencyStats;
 use tokio_util::sync::CancellationToken;
@@ -43,7 +41,7 @@ struct Written {
     applied: u64,
     duplicates: u64,
     /// Records that ended in the DLQ; each must reach the DLQ topic before offsets complete.
-    dlq: Vec<DlqRecord>,
+    dlq: Vec<DeadLetter>,
 }
 
 impl Written {
@@ -53,7 +51,7 @@ impl Written {
         self.dlq.extend(other.dlq);
     }
 
-    fn dlq_only(records: Vec<DlqRecord>) -> Self {
+    fn dlq_only(records: Vec<DeadLetter>) -> Self {
         Self {
             dlq: records,
             ..Self::default()
@@ -65,7 +63,7 @@ impl Written {
 /// raw value and key so a row the database rejects can still be sent to the DLQ byte for byte.
 pub(crate) struct Item {
     valid: Option<ValidEvent>,
-    dlq: Option<DlqRecord>,
+    dlq: Option<DeadLetter>,
     raw: Option<Vec<u8>>,
     key: Option<Vec<u8>>,
     /// DLQ id carried by a replayed message, so its DLQ record is updated, not duplicated.
@@ -82,7 +80,7 @@ impl Item {
     }
 
     /// A DLQ record for this item, failed for `error: reason` after `attempts` attempts.
-    fn to_dlq(&self, error: &str, reason: &str, attempts: u32) -> DlqRecord {
+    fn to_dlq(&self, error: &str, reason: &str, attempts: u32) -> DeadLetter {
         if let Some(d) = &self.dlq {
             return d.clone();
         }
@@ -90,21 +88,22 @@ impl Item {
             .valid
             .as_ref()
             .expect("an item is valid or a DLQ record");
-        DlqRecord {
-            event_id: self.dlq_id.unwrap_or(valid.event.event_id),
-            error: error.to_string(),
-            reason: format!("{error}: {reason}"),
-            key: self.key.clone(),
-            raw: self.raw.clone(),
-            attempts,
-            pos: valid.pos.clone(),
-        }
+        let mut letter = DeadLetter::new(
+            self.dlq_id.unwrap_or(valid.event.event_id),
+            error,
+            format!("{error}: {reason}"),
+            valid.pos.clone(),
+        );
+        letter.key = self.key.clone();
+        letter.value = self.raw.clone();
+        letter.attempts = attempts;
+        letter
     }
 }
 
 /// State shared by all lane workers.
 pub(crate) struct WorkerContext {
-    sink: Backend,
+    sink: Sink,
     dlq: DlqPublisher,
     mode: SinkMode,
     /// When a lane hands a batch to its writer (see [`crate::lane`]).
@@ -125,7 +124,7 @@ pub(crate) struct WorkerContext {
 
 impl WorkerContext {
     pub(crate) fn new(
-        sink: Backend,
+        sink: Sink,
         dlq: DlqPublisher,
         config: &ConsumeConfig,
         shared: SourceShared,
@@ -226,14 +225,10 @@ impl WorkerContext {
                 );
                 Item {
                     valid: None,
-                    dlq: Some(DlqRecord {
-                        event_id,
-                        error: invalid.kind().to_string(),
-                        reason: invalid.reason(),
+                    dlq: Some(DeadLetter {
                         key: key.clone(),
-                        raw: raw.clone(),
-                        attempts: 0,
-                        pos,
+                        value: raw.clone(),
+                        ..DeadLetter::new(event_id, invalid.kind(), invalid.reason(), pos)
                     }),
                     raw,
                     key,
@@ -284,17 +279,17 @@ impl WorkerContext {
     /// database answering: it is the data's fault.
     fn breaker_record<T>(&self, result: &Result<T, SinkError>) {
         let metrics = &self.shared.metrics;
-        if let Err(SinkError::Busy { .. }) = result {
+        if let Err(SinkError(RetryAction::Later(..))) = result {
             metrics.sink_busy();
         }
         match result {
             // Busy is the downstream answering "later": flow control, not a failure.
-            Ok(_) | Err(SinkError::Permanent(_) | SinkError::Busy { .. }) => {
+            Ok(_) | Err(SinkError(RetryAction::DontRetry(_) | RetryAction::Later(..))) => {
                 if self.breaker.on_success() {
                     tracing::info!("database answering again: circuit breaker closed");
                 }
             }
-            Err(SinkError::Retriable(reason)) => {
+            Err(SinkError(RetryAction::Retry(reason))) => {
                 if self.breaker.on_failure(Instant::now()) {
                     metrics.circuit_opened();
                     tracing::warn!(%reason, "database keeps failing: circuit breaker open, all lanes pause before the next probe");
@@ -327,7 +322,7 @@ impl WorkerContext {
                     let result = attempt.await;
                     metrics.db_query(what, started.elapsed().as_secs_f64());
                     self.breaker_record(&result);
-                    result.map_err(RetryAction::from)
+                    result.map_err(|e| e.0)
                 }
             },
             |notice| self.on_retry(what, notice),
@@ -355,7 +350,7 @@ impl WorkerContext {
 
     /// Writes DLQ rows on their own. They cannot fail permanently with well-formed input
     /// (raw bytes go to bytea); if they do, that is a bug: keep the work uncommitted.
-    async fn write_dlq(&self, records: Vec<DlqRecord>) -> Result<Written, Abandoned> {
+    async fn write_dlq(&self, records: Vec<DeadLetter>) -> Result<Written, Abandoned> {
         match self
             .db("insert_dlq", || self.sink.write_dlq(&records))
             .await
@@ -381,7 +376,7 @@ impl WorkerContext {
     ) -> Pin<Box<dyn Future<Output = Result<Written, Abandoned>> + Send + 'a>> {
         Box::pin(async move {
             let valid: Vec<&ValidEvent> = items.iter().filter_map(|i| i.valid.as_ref()).collect();
-            let dlq: Vec<DlqRecord> = items.iter().filter_map(|i| i.dlq.clone()).collect();
+            let dlq: Vec<DeadLetter> = items.iter().filter_map(|i| i.dlq.clone()).collect();
             match self
                 .db("apply_batch", || self.sink.apply_batch(&valid, &dlq))
                 .await
@@ -448,29 +443,13 @@ impl WorkerContext {
     }
 
     /// Publishes DLQ records to the DLQ topic and waits for the acknowledgement.
-    async fn publish_dlq(&self, records: &[DlqRecord]) -> Result<(), Abandoned> {
-        let failed_at = Utc::now();
-        let messages: Vec<DlqMessage<'_>> = records
-            .iter()
-            .map(|r| DlqMessage {
-                dlq_id: r.event_id,
-                key: r.key.as_deref(),
-                value: r.raw.as_deref(),
-                error: &r.error,
-                reason: &r.reason,
-                retry_count: r.attempts,
-                original_topic: &r.pos.topic,
-                original_partition: r.pos.partition,
-                original_offset: r.pos.offset,
-                failed_at,
-            })
-            .collect();
+    async fn publish_dlq(&self, records: &[DeadLetter]) -> Result<(), Abandoned> {
         let outcome = retry(
             &self.policy,
             &self.cancel,
             || async {
                 self.dlq
-                    .publish(&messages)
+                    .publish(records)
                     .await
                     .map_err(|e| classify_kafka(&e))
             },

@@ -1,18 +1,19 @@
-//! What the sink does when a write fails: first decide *whether* retrying can help
-//! ([`RetryAction`], from [`classify_sqlstate`]), then, separately, *how long* to wait
-//! ([`Backoff`]). Keeping the two apart means a new error class never touches timing code, and
-//! a `DontRetry` reason flows unchanged into the DLQ record.
+//! What the pipeline does when a write fails: the sink that saw the failure says *whether*
+//! retrying can help ([`RetryAction`]); this crate decides, separately, *how long* to wait
+//! ([`Backoff`]), when to stop ([`RetryPolicy`], [`retry`]) and when to stop trying for a while
+//! ([`CircuitBreaker`]). Keeping the two apart means a new error class never touches timing
+//! code, and a `DontRetry` reason flows unchanged into the DLQ record.
 //!
-//! Pure logic only; the Postgres sink maps its driver errors onto these types.
+//! Pure logic only; each sink maps its own errors onto [`RetryAction`].
 
 #![warn(missing_docs)]
 
+mod action;
 mod backoff;
 mod breaker;
-mod classify;
 mod policy;
 
+pub use action::RetryAction;
 pub use backoff::Backoff;
 pub use breaker::{BreakerState, CircuitBreaker};
-pub use classify::{classify_sqlstate, RetryAction};
 pub use policy::{retry, OnExhausted, RetryNotice, RetryOutcome, RetryPolicy};

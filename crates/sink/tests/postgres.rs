@@ -3,7 +3,8 @@
 use chrono::Utc;
 use std::time::Duration;
 use streamsre_event::{Event, ReviewPayload};
-use streamsre_sink::{DlqRecord, PgSink, PgSinkConfig, SinkError, SourcePos, ValidEvent};
+use streamsre_retry::RetryAction;
+use streamsre_sink::{DeadLetter, PgSink, PgSinkConfig, SinkError, SourcePos, ValidEvent};
 use streamsre_testkit::TestDb;
 use uuid::Uuid;
 
@@ -155,7 +156,7 @@ async fn a_constraint_violation_is_permanent_and_names_the_constraint() {
     events.push(clash);
     let err = sink.apply_batch(&events, &[]).await.unwrap_err();
     match &err {
-        SinkError::Permanent(reason) => {
+        SinkError(RetryAction::DontRetry(reason)) => {
             assert!(reason.contains("23505"), "{reason}");
             assert!(reason.contains("reviews_pkey"), "{reason}");
         }
@@ -166,19 +167,16 @@ async fn a_constraint_violation_is_permanent_and_names_the_constraint() {
     db.drop_db().await;
 }
 
-fn dlq_record(kind: &str, raw: Option<&[u8]>, offset: i64) -> DlqRecord {
-    DlqRecord {
-        event_id: Uuid::new_v4(),
-        error: kind.into(),
-        reason: format!("{kind}: details"),
+fn dlq_record(kind: &str, raw: Option<&[u8]>, offset: i64) -> DeadLetter {
+    let pos = SourcePos {
+        topic: "t".into(),
+        partition: 0,
+        offset,
+    };
+    DeadLetter {
         key: Some(b"user:1".to_vec()),
-        raw: raw.map(<[u8]>::to_vec),
-        attempts: 0,
-        pos: SourcePos {
-            topic: "t".into(),
-            partition: 0,
-            offset,
-        },
+        value: raw.map(<[u8]>::to_vec),
+        ..DeadLetter::new(Uuid::new_v4(), kind, format!("{kind}: details"), pos)
     }
 }
 
@@ -225,6 +223,34 @@ async fn dlq_rows_keep_raw_bytes_and_are_idempotent() {
             .await,
         1
     );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_dead_letter_reads_back_as_it_was_written() {
+    let db = TestDb::migrated().await;
+    let sink = sink(&db, 1).await;
+    let written = [
+        dlq_record("not_utf8", Some(&[0xff, 0x00, 0xfe]), 1),
+        dlq_record("missing_value", None, 2),
+    ];
+    sink.write_dlq(&written).await.unwrap();
+    let read = sink
+        .dlq_list(&streamsre_sink::DlqFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 2);
+    for w in &written {
+        let r = read.iter().find(|r| r.id == w.id).expect("read back");
+        assert_eq!(
+            (&r.kind, &r.reason, &r.key, &r.value, &r.pos, r.returns),
+            (&w.kind, &w.reason, &w.key, &w.value, &w.pos, 0)
+        );
+        assert_eq!(r.replayed_at, None);
+    }
     db.drop_db().await;
 }
 

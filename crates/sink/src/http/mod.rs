@@ -41,7 +41,7 @@ impl HttpSink {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| SinkError::Permanent(format!("building the HTTP client: {e}")))?;
+            .map_err(|e| SinkError::permanent(format!("building the HTTP client: {e}")))?;
         Ok(Self {
             client,
             base: base_url.trim_end_matches('/').to_string(),
@@ -60,7 +60,7 @@ impl HttpSink {
             .body(body)
             .send()
             .await
-            .map_err(|e| SinkError::Retriable(format!("http: {e}")))?;
+            .map_err(|e| SinkError::retriable(format!("http: {e}")))?;
         let status = res.status();
         if status.is_success() {
             return Ok(());
@@ -75,16 +75,13 @@ impl HttpSink {
         let reason = format!("http {}: {shown}", status.as_u16());
         if status.as_u16() == 429 {
             // The service is up and full: its flow control, not a failure.
-            return Err(SinkError::Busy {
-                wait: busy_wait(header_secs, &text),
-                reason,
-            });
+            return Err(SinkError::busy(busy_wait(header_secs, &text), reason));
         }
         // Server trouble passes; other client errors are about the data.
         if status.is_server_error() || status.as_u16() == 408 {
-            Err(SinkError::Retriable(reason))
+            Err(SinkError::retriable(reason))
         } else {
-            Err(SinkError::Permanent(reason))
+            Err(SinkError::permanent(reason))
         }
     }
 
@@ -119,11 +116,11 @@ impl HttpSink {
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| SinkError::Retriable(format!("http: {e}")))?;
+            .map_err(|e| SinkError::retriable(format!("http: {e}")))?;
         if res.status().is_success() {
             Ok(())
         } else {
-            Err(SinkError::Retriable(format!(
+            Err(SinkError::retriable(format!(
                 "http {}",
                 res.status().as_u16()
             )))

@@ -10,8 +10,7 @@
 //! `make bench` measures both against batch size (`pg_ceiling --write-path`); the README's
 //! Performance section has the figures behind the default.
 
-use super::sink::ValidEvent;
-use super::SinkError;
+use crate::{SinkError, ValidEvent};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;

@@ -1,4 +1,4 @@
-use super::SinkError;
+use crate::SinkError;
 use tokio_postgres::Client;
 
 /// Numbered migrations, applied in order, each exactly once.

@@ -1,13 +1,15 @@
-//! The Postgres sink: config, connection pool, migrations, and the write paths.
+//! The Postgres sink: effectively once through the dedup ledger. Config and pool (`sink`), the
+//! batch write paths (`apply`), the DLQ table (`dlq_store`), migrations, and how its errors
+//! are classified (`classify`).
 
 mod apply;
+mod classify;
 mod dlq_store;
-mod error;
 mod migrate;
 mod sink;
 
 pub use apply::WritePath;
-pub use dlq_store::{DlqFilter, DlqRow};
-pub use error::SinkError;
+pub use classify::classify_sqlstate;
+pub use dlq_store::DlqFilter;
 pub use migrate::migrate;
-pub use sink::{BatchOutcome, DlqRecord, PgSink, PgSinkConfig, SourcePos, ValidEvent};
+pub use sink::{PgSink, PgSinkConfig};

@@ -1,75 +1,12 @@
 use super::apply::{self, WritePath};
-use super::{migrate, SinkError};
+use super::{dlq_store, migrate};
+use crate::{BatchOutcome, DeadLetter, SinkError, ValidEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-use streamsre_event::Event;
 use tokio_postgres::NoTls;
-use uuid::Uuid;
-
-/// Where a message came from; stored with its rows for audits and offset checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcePos {
-    /// Kafka topic.
-    pub topic: String,
-    /// Kafka partition.
-    pub partition: i32,
-    /// Kafka offset.
-    pub offset: i64,
-}
-
-/// A decoded, validated event and its position.
-#[derive(Debug, Clone)]
-pub struct ValidEvent {
-    /// The event.
-    pub event: Event,
-    /// Where it was read.
-    pub pos: SourcePos,
-}
-
-/// A message that will never be applied, as it is stored in `dlq_events`.
-#[derive(Debug, Clone)]
-pub struct DlqRecord {
-    /// Id of the DLQ row (the event's own id when it had a valid one).
-    pub event_id: Uuid,
-    /// Stable kind, e.g. `rating_out_of_range`, `sink_rejected`.
-    pub error: String,
-    /// `kind: explanation`, e.g. `rating_out_of_range: payload.rating 6 is outside 1..=5`.
-    pub reason: String,
-    /// The message key, kept so a replay goes to the same partition and lane.
-    pub key: Option<Vec<u8>>,
-    /// The exact bytes of the message value, if it had one.
-    pub raw: Option<Vec<u8>>,
-    /// Write attempts made before giving up (0 for messages that failed validation).
-    pub attempts: u32,
-    /// Where it was read.
-    pub pos: SourcePos,
-}
-
-impl DlqRecord {
-    /// The value as JSON when it is JSON that Postgres' `jsonb` can store (no NUL characters);
-    /// the raw bytes are kept either way.
-    fn json(&self) -> Option<serde_json::Value> {
-        let raw = self.raw.as_deref()?;
-        let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
-        (!value.to_string().contains("\\u0000")).then_some(value)
-    }
-}
-
-/// Counts from one committed sink transaction.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchOutcome {
-    /// Events applied for the first time.
-    pub applied: usize,
-    /// Events already in the ledger (redeliveries); nothing was changed for them.
-    pub duplicates: usize,
-    /// DLQ rows written (already-present rows of a redelivered poison message are not counted).
-    pub dlq_written: usize,
-    /// Time spent in the transaction.
-    pub elapsed: Duration,
-}
 
 /// Connection settings of the sink.
 #[derive(Debug, Clone)]
@@ -91,35 +28,11 @@ pub struct PgSink {
     write_path: WritePath,
 }
 
-/// Writes DLQ rows. A redelivery of the same message (same source position, e.g. after a
-/// crash) changes nothing; the same record failing again from a new position (a replay that
-/// still fails) updates the row and counts the return in `retry_count`.
-const INSERT_DLQ_SQL: &str = "
-INSERT INTO dlq_events (event_id, error_kind, reason, original_payload, raw_payload, original_key,
-                        source_topic, source_partition, source_offset, failed_at)
-SELECT event_id, error_kind, reason, original_payload, raw_payload, original_key,
-       src_topic, src_partition, src_offset, now()
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[], $6::bytea[],
-            $7::text[], $8::int[], $9::bigint[])
-    AS t(event_id, error_kind, reason, original_payload, raw_payload, original_key,
-         src_topic, src_partition, src_offset)
-ORDER BY event_id
-ON CONFLICT (event_id) DO UPDATE
-    SET error_kind = EXCLUDED.error_kind,
-        reason = EXCLUDED.reason,
-        retry_count = dlq_events.retry_count + 1,
-        source_topic = EXCLUDED.source_topic,
-        source_partition = EXCLUDED.source_partition,
-        source_offset = EXCLUDED.source_offset,
-        failed_at = EXCLUDED.failed_at
-    WHERE (dlq_events.source_topic, dlq_events.source_partition, dlq_events.source_offset)
-          IS DISTINCT FROM (EXCLUDED.source_topic, EXCLUDED.source_partition, EXCLUDED.source_offset)";
-
 impl PgSink {
     /// Builds the pool and checks that a connection can be opened.
     pub async fn connect(config: &PgSinkConfig) -> Result<Self, SinkError> {
         let mut pg = tokio_postgres::Config::from_str(&config.url)
-            .map_err(|e| SinkError::Permanent(format!("invalid DATABASE_URL: {e}")))?;
+            .map_err(|e| SinkError::permanent(format!("invalid DATABASE_URL: {e}")))?;
         pg.connect_timeout(config.connect_timeout);
         pg.application_name("streamsre");
         let manager = Manager::from_config(
@@ -137,7 +50,7 @@ impl PgSink {
             .wait_timeout(Some(config.connect_timeout))
             .create_timeout(Some(config.connect_timeout))
             .build()
-            .map_err(|e| SinkError::Permanent(format!("building connection pool: {e}")))?;
+            .map_err(|e| SinkError::permanent(format!("building connection pool: {e}")))?;
         let sink = Self {
             pool,
             write_path: config.write_path,
@@ -166,7 +79,7 @@ impl PgSink {
         };
         tokio::time::timeout(timeout, attempt)
             .await
-            .map_err(|_| SinkError::Retriable(format!("no answer within {timeout:?}")))?
+            .map_err(|_| SinkError::retriable(format!("no answer within {timeout:?}")))?
     }
 
     /// Applies `events` and writes `dlq` rows in one transaction.
@@ -176,7 +89,7 @@ impl PgSink {
     pub async fn apply_batch<E: Borrow<ValidEvent>>(
         &self,
         events: &[E],
-        dlq: &[DlqRecord],
+        dlq: &[DeadLetter],
     ) -> Result<BatchOutcome, SinkError> {
         let started = Instant::now();
         let mut client = self.pool.get().await?;
@@ -198,7 +111,7 @@ impl PgSink {
 
         let mut dlq_written = 0;
         if !dlq.is_empty() {
-            dlq_written = insert_dlq(&tx, dlq).await? as usize;
+            dlq_written = dlq_store::insert(&tx, dlq).await? as usize;
         }
         tx.commit().await?;
         Ok(BatchOutcome {
@@ -210,10 +123,10 @@ impl PgSink {
     }
 
     /// Writes DLQ rows on their own (for messages found permanently failing by bisection).
-    pub async fn write_dlq(&self, dlq: &[DlqRecord]) -> Result<usize, SinkError> {
+    pub async fn write_dlq(&self, dlq: &[DeadLetter]) -> Result<usize, SinkError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let n = insert_dlq(&tx, dlq).await?;
+        let n = dlq_store::insert(&tx, dlq).await?;
         tx.commit().await?;
         Ok(n as usize)
     }
@@ -267,40 +180,4 @@ impl PgSink {
         tx.commit().await?;
         Ok(true)
     }
-}
-
-async fn insert_dlq(
-    tx: &deadpool_postgres::Transaction<'_>,
-    dlq: &[DlqRecord],
-) -> Result<u64, SinkError> {
-    // ON CONFLICT DO UPDATE may touch a row only once per statement: keep the first record
-    // of an id that appears twice in one batch (the same poison event sent twice).
-    let mut seen = HashSet::with_capacity(dlq.len());
-    let dlq: Vec<&DlqRecord> = dlq.iter().filter(|d| seen.insert(d.event_id)).collect();
-    let ids: Vec<Uuid> = dlq.iter().map(|d| d.event_id).collect();
-    let kinds: Vec<&str> = dlq.iter().map(|d| d.error.as_str()).collect();
-    let reasons: Vec<&str> = dlq.iter().map(|d| d.reason.as_str()).collect();
-    let json: Vec<Option<serde_json::Value>> = dlq.iter().map(|d| d.json()).collect();
-    let raw: Vec<Option<&[u8]>> = dlq.iter().map(|d| d.raw.as_deref()).collect();
-    let keys: Vec<Option<&[u8]>> = dlq.iter().map(|d| d.key.as_deref()).collect();
-    let topics: Vec<&str> = dlq.iter().map(|d| d.pos.topic.as_str()).collect();
-    let partitions: Vec<i32> = dlq.iter().map(|d| d.pos.partition).collect();
-    let offsets: Vec<i64> = dlq.iter().map(|d| d.pos.offset).collect();
-    let stmt = tx.prepare_cached(INSERT_DLQ_SQL).await?;
-    Ok(tx
-        .execute(
-            &stmt,
-            &[
-                &ids,
-                &kinds,
-                &reasons,
-                &json,
-                &raw,
-                &keys,
-                &topics,
-                &partitions,
-                &offsets,
-            ],
-        )
-        .await?)
 }

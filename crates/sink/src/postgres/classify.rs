@@ -1,28 +1,8 @@
-/// The verdict on one failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RetryAction {
-    /// Transient: the same write may succeed later (connection lost, deadlock, overload).
-    Retry(String),
-    /// Permanent: the same write will fail again; the reason goes to the DLQ.
-    DontRetry(String),
-    /// Not a failure: the service is up and full (HTTP 429) and said when to come back. The
-    /// wait is its flow control, so it spends no attempt and opens no circuit breaker.
-    Later(std::time::Duration, String),
-}
+//! Postgres errors as retry verdicts: by SQLSTATE when the server judged the statement, as
+//! transient when no answer came (connection, pool).
 
-impl RetryAction {
-    /// Whether this verdict asks for another attempt.
-    pub fn is_retry(&self) -> bool {
-        matches!(self, Self::Retry(_))
-    }
-
-    /// The human-readable reason, whichever way the verdict went.
-    pub fn reason(&self) -> &str {
-        match self {
-            Self::Retry(r) | Self::DontRetry(r) | Self::Later(_, r) => r,
-        }
-    }
-}
+use crate::SinkError;
+use streamsre_retry::RetryAction;
 
 /// Classifies a Postgres error by its five-character SQLSTATE.
 ///
@@ -39,6 +19,49 @@ pub fn classify_sqlstate(code: &str, message: &str) -> RetryAction {
         "08" | "40" | "53" | "57" | "58" => RetryAction::Retry(reason),
         _ => RetryAction::DontRetry(reason),
     }
+}
+
+impl From<tokio_postgres::Error> for SinkError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        match err.as_db_error() {
+            Some(db) => {
+                let mut message = db.message().to_string();
+                if let Some(constraint) = db.constraint().filter(|c| !message.contains(c)) {
+                    message.push_str(&format!(" (constraint {constraint})"));
+                }
+                SinkError(classify_sqlstate(db.code().code(), &message))
+            }
+            // No SQLSTATE: the connection broke, timed out or could not be opened. The server
+            // never judged the data, so trying again on a fresh connection is the right move.
+            None => Self::retriable(format!("connection: {}", with_causes(&err))),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for SinkError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        match err {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            // Timeouts and a closed pool: no connection could be had; transient.
+            other => Self::retriable(format!("connection pool: {other}")),
+        }
+    }
+}
+
+/// The error and its chain of causes, e.g. `error connecting to server: Connection refused`:
+/// tokio-postgres keeps the useful part (the OS error) in `source()`.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(": ");
+            text.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,26 +1,26 @@
-//! Where lanes write: PostgreSQL (effectively once, through the dedup ledger) or an HTTP
-//! service (at-least-once). One `match` per operation; the worker's retry, circuit breaker and
-//! bisection logic is the same for both.
+//! The sink the pipeline writes to: PostgreSQL (effectively once, through the dedup ledger) or
+//! an HTTP service (at-least-once). One `match` per operation, so the pipeline's retry, circuit
+//! breaker and bisection are the same for both.
 
+use crate::{BatchOutcome, DeadLetter, HttpSink, PgSink, SinkError, ValidEvent};
 use std::time::Duration;
-use streamsre_sink::{BatchOutcome, DlqRecord, HttpSink, PgSink, SinkError, ValidEvent};
 
 /// A connected sink.
 #[derive(Clone)]
-pub(crate) enum Backend {
+pub enum Sink {
     /// Events and DLQ rows go to PostgreSQL in one transaction per batch.
     Postgres(PgSink),
-    /// Events are POSTed to an HTTP service; DLQ records go to the DLQ topic only (there is
+    /// Events are POSTed to an HTTP service; dead letters go to the DLQ topic only (there is
     /// no table to write them to).
     Http(HttpSink),
 }
 
-impl Backend {
-    /// Writes a batch (and, for Postgres, its DLQ rows in the same transaction).
-    pub(crate) async fn apply_batch(
+impl Sink {
+    /// Writes a batch (and, for Postgres, its dead letters in the same transaction).
+    pub async fn apply_batch(
         &self,
         valid: &[&ValidEvent],
-        dlq: &[DlqRecord],
+        dlq: &[DeadLetter],
     ) -> Result<BatchOutcome, SinkError> {
         match self {
             Self::Postgres(pg) => pg.apply_batch(valid, dlq).await,
@@ -29,15 +29,15 @@ impl Backend {
     }
 
     /// Writes one event on its own; true if newly applied.
-    pub(crate) async fn apply_single(&self, event: &ValidEvent) -> Result<bool, SinkError> {
+    pub async fn apply_single(&self, event: &ValidEvent) -> Result<bool, SinkError> {
         match self {
             Self::Postgres(pg) => pg.apply_single(event).await,
             Self::Http(http) => http.apply_single(event).await,
         }
     }
 
-    /// Writes DLQ records to the DLQ table, where there is one.
-    pub(crate) async fn write_dlq(&self, records: &[DlqRecord]) -> Result<usize, SinkError> {
+    /// Writes dead letters to the DLQ table, where there is one.
+    pub async fn write_dlq(&self, records: &[DeadLetter]) -> Result<usize, SinkError> {
         match self {
             Self::Postgres(pg) => pg.write_dlq(records).await,
             Self::Http(_) => Ok(records.len()),
@@ -45,7 +45,7 @@ impl Backend {
     }
 
     /// Readiness check.
-    pub(crate) async fn ping(&self, timeout: Duration) -> Result<(), SinkError> {
+    pub async fn ping(&self, timeout: Duration) -> Result<(), SinkError> {
         match self {
             Self::Postgres(pg) => pg.ping(timeout).await,
             Self::Http(http) => http.ping(timeout).await,
