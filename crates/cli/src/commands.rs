@@ -16,7 +16,7 @@ use streamsre_lab::load::{
 };
 use streamsre_pipeline::{
     ConsumeConfig, Dispatch, FlowControl, MemoryBudget, OverloadPolicy, PollMode, QueueMode,
-    RunSummary, SinkMode, SinkTarget, WritePath,
+    RateAdvice, RunSummary, SinkMode, SinkTarget, WritePath,
 };
 use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_sink::{PgSink, PgSinkConfig};
@@ -541,26 +541,18 @@ async fn follow_sustainable_rate(
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let advice = async {
-            let body: serde_json::Value = client
+            let response = client
                 .get(&url)
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await
-                .ok()?
-                .json()
-                .await
                 .ok()?;
-            let advise = body["advise"].as_bool()?;
-            Some((advise, body["sustainable_rate"].as_f64()?))
+            response.json::<RateAdvice>().await.ok()
         }
         .await;
-        let target = match advice {
-            Some((true, sustainable)) if sustainable > 0.0 => {
-                let limit = if ceiling > 0.0 { ceiling } else { f64::MAX };
-                (sustainable * 1.1).clamp(10.0, limit)
-            }
-            // No advice (consumer down, other policy, or nothing finished yet): keep going.
-            _ => continue,
+        // No advice (consumer down, other policy, or nothing finished yet): keep going.
+        let Some(target) = advice.and_then(|a| a.producer_rate(ceiling)) else {
+            continue;
         };
         rate.store(target.to_bits(), std::sync::atomic::Ordering::Relaxed);
         if (target - last_logged).abs() > last_logged * 0.2 {

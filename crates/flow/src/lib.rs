@@ -12,13 +12,15 @@
 //! [`SinkSlots`] is the room on the sink side, [`MemoryBudget`] the one place that shares the
 //! memory budget out and prices a message against it, [`SharedTracker`] and [`ShedLog`] the
 //! state the source thread shares with the sink workers, and [`OrderingChecker`] measures what
-//! unordered dispatch costs.
+//! unordered dispatch costs. [`RateAdvice`] is what the slow-source policy tells a cooperating
+//! producer.
 //!
 //! Nothing here does I/O; the Kafka source loop (`streamsre-kafka`) asks and applies, the sink
 //! workers (`streamsre-pipeline`) complete.
 
 #![warn(missing_docs)]
 
+mod advice;
 mod budget;
 mod lanes;
 mod ordering;
@@ -28,6 +30,7 @@ mod shared;
 mod slots;
 mod tracker;
 
+pub use advice::RateAdvice;
 pub use budget::{MemoryBudget, MESSAGE_OVERHEAD};
 pub use lanes::lane_for;
 pub use ordering::OrderingChecker;

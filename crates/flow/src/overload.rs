@@ -43,6 +43,17 @@ pub enum OverloadPolicy {
     SlowSource,
 }
 
+impl OverloadPolicy {
+    /// The policy's name on the command line and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Buffer => "buffer",
+            Self::Shed => "shed",
+            Self::SlowSource => "slow-source",
+        }
+    }
+}
+
 /// The verdict on a fetched message that cannot be dispatched yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waiting {

@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use streamsre_event::{DeadLetter, SourcePos};
-use streamsre_flow::OverloadPolicy;
-use streamsre_flow::ShedLog;
+use streamsre_flow::{OverloadPolicy, RateAdvice, ShedLog};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::Metrics;
 use tokio_util::sync::CancellationToken;
@@ -35,7 +34,7 @@ struct ControlState {
     policy: OverloadPolicy,
 }
 
-/// `GET /control/rate`: `{"sustainable_rate": events/s, "policy": …}`. A producer run with
+/// `GET /control/rate`: a [`RateAdvice`]. A producer run with
 /// `--adaptive --control-url` follows it when the policy is `slow-source`.
 pub(crate) fn router(rate: Arc<SustainableRate>, policy: OverloadPolicy) -> Router {
     Router::new()
@@ -43,18 +42,8 @@ pub(crate) fn router(rate: Arc<SustainableRate>, policy: OverloadPolicy) -> Rout
         .with_state(ControlState { rate, policy })
 }
 
-async fn rate_handler(State(state): State<ControlState>) -> Json<serde_json::Value> {
-    let policy = match state.policy {
-        OverloadPolicy::Buffer => "buffer",
-        OverloadPolicy::Shed => "shed",
-        OverloadPolicy::SlowSource => "slow-source",
-    };
-    Json(serde_json::json!({
-        "sustainable_rate": state.rate.get(),
-        "policy": policy,
-        // Only slow-source asks the producer to follow the rate.
-        "advise": state.policy == OverloadPolicy::SlowSource,
-    }))
+async fn rate_handler(State(state): State<ControlState>) -> Json<RateAdvice> {
+    Json(RateAdvice::new(state.policy, state.rate.get()))
 }
 
 /// Measures finished events per second once a second (exponentially smoothed, so one slow

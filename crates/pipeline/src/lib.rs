@@ -33,7 +33,7 @@ use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use streamsre_flow::{FlowControl, MemoryBudget, OverloadPolicy, QueueMode};
+pub use streamsre_flow::{FlowControl, MemoryBudget, OverloadPolicy, QueueMode, RateAdvice};
 pub use streamsre_kafka::source::PollMode;
 pub use worker::SinkMode;
 
