@@ -6,6 +6,7 @@
 
 use crate::sample::{per_second, Scrape};
 use crate::timeseries::Row;
+use streamsre_telemetry::metrics::quantile;
 
 /// One sample of one process: when, its `/metrics`, and its RSS from `/proc`.
 #[derive(Debug, Clone, Default)]
@@ -77,46 +78,7 @@ pub fn row(run: &str, role: Role, role_name: &str, before: Option<&Sample>, now:
 /// The `q` quantile, in ms, of what histogram `family` observed between two scrapes, linearly
 /// interpolated inside its bucket; `None` when nothing was observed in between.
 pub fn quantile_ms(before: &Scrape, after: &Scrape, family: &str, q: f64) -> Option<f64> {
-    let buckets = |s: &Scrape| -> Vec<(f64, f64)> {
-        let mut v: Vec<(f64, f64)> = s
-            .with_prefix(&format!("{family}_bucket{{"))
-            .filter_map(|(name, count)| Some((bucket_bound(name)?, count)))
-            .collect();
-        v.sort_by(|a, b| a.0.total_cmp(&b.0));
-        v
-    };
-    let (b, a) = (buckets(before), buckets(after));
-    // Cumulative counts observed in between, per upper bound.
-    let delta: Vec<(f64, f64)> = a
-        .iter()
-        .map(|(le, n)| {
-            (
-                *le,
-                n - b.iter().find(|(l, _)| l == le).map_or(0.0, |(_, m)| *m),
-            )
-        })
-        .collect();
-    let total = delta.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let rank = q * total;
-    let mut lower = (0.0, 0.0);
-    for (le, cum) in delta {
-        if cum >= rank {
-            if le.is_infinite() {
-                return Some(lower.0 * 1000.0); // beyond the last bound: its lower edge
-            }
-            let within = if cum > lower.1 {
-                (rank - lower.1) / (cum - lower.1)
-            } else {
-                1.0
-            };
-            return Some((lower.0 + (le - lower.0) * within) * 1000.0);
-        }
-        lower = (le, cum);
-    }
-    None
+    quantile(q, &after.buckets_since(Some(before), family)).map(|s| s * 1000.0)
 }
 
 /// The mean of what histogram `family` observed between two scrapes (its `_sum` and `_count`
@@ -128,16 +90,6 @@ pub fn mean_between(before: &Scrape, after: &Scrape, family: &str) -> Option<f64
     };
     let count = delta("count")?;
     (count > 0.0).then(|| delta("sum").map(|sum| sum / count))?
-}
-
-/// The `le` bound of a bucket sample's name (`+Inf` included).
-fn bucket_bound(name: &str) -> Option<f64> {
-    let start = name.find("le=\"")? + 4;
-    let end = start + name[start..].find('"')?;
-    match &name[start..end] {
-        "+Inf" => Some(f64::INFINITY),
-        v => v.parse().ok(),
-    }
 }
 
 #[cfg(test)]
@@ -325,12 +277,5 @@ mod tests {
                 .is_some(),
             "the sink's counter exists from the start"
         );
-    }
-
-    #[test]
-    fn bucket_bounds() {
-        assert_eq!(bucket_bound(r#"x_bucket{le="0.25"}"#), Some(0.25));
-        assert_eq!(bucket_bound(r#"x_bucket{le="+Inf"}"#), Some(f64::INFINITY));
-        assert_eq!(bucket_bound("x_bucket"), None);
     }
 }

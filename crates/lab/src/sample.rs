@@ -2,64 +2,9 @@
 //! `/proc/<pid>/status`. The runner turns two consecutive samples into the rates of a
 //! `timeseries.csv` row; nothing here estimates what it could measure.
 
-use std::collections::HashMap;
 use std::io;
 
-/// One scrape of a Prometheus text endpoint: every sample by its full name, labels included
-/// (`events_processed_total{result="success"}`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Scrape {
-    samples: HashMap<String, f64>,
-}
-
-impl Scrape {
-    /// Parses Prometheus 0.0.4 text. Comments, blank lines and lines whose value is not a
-    /// number are skipped: a scrape taken while a process starts may be partial, and one odd
-    /// line must not lose the rest.
-    pub fn parse(text: &str) -> Self {
-        let samples = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .filter_map(|l| {
-                // The value follows the last space outside the label set (label values may
-                // hold spaces; the value and an optional timestamp never do).
-                let end = l.rfind('}').map_or(0, |i| i + 1);
-                let mut rest = l[end..].split_whitespace();
-                let name = if end > 0 { &l[..end] } else { rest.next()? };
-                let value: f64 = rest.next()?.parse().ok()?;
-                Some((name.to_string(), value))
-            })
-            .collect();
-        Self { samples }
-    }
-
-    /// One sample by its full name, e.g. `lag` or `events_processed_total{result="dlq"}`.
-    pub fn get(&self, sample: &str) -> Option<f64> {
-        self.samples.get(sample).copied()
-    }
-
-    /// Every sample whose full name starts with `prefix` (e.g. a histogram's
-    /// `e2e_latency_seconds_bucket{`), in no particular order.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
-        self.samples
-            .iter()
-            .filter(move |(name, _)| name.starts_with(prefix))
-            .map(|(name, v)| (name.as_str(), *v))
-    }
-
-    /// The sum of every sample of `family` over its label sets (`events_processed_total` sums
-    /// all results); `None` when the family is absent.
-    pub fn sum(&self, family: &str) -> Option<f64> {
-        let mut values = self
-            .with_prefix(family)
-            .filter(|(name, _)| matches!(name[family.len()..].chars().next(), None | Some('{')))
-            .map(|(_, v)| v)
-            .peekable();
-        values.peek()?;
-        Some(values.sum())
-    }
-}
+pub use streamsre_telemetry::metrics::Scrape;
 
 /// Per-second rate of a counter between two `(t_s, value)` samples. `None` for no time between
 /// them or a counter that went down (the process restarted: the next pair is good again).
@@ -123,38 +68,6 @@ pub fn cap_address_space(pid: u32, bytes: u64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const TEXT: &str = r#"# HELP events_processed_total Events whose processing finished, by result
-# TYPE events_processed_total counter
-events_processed_total{result="success"} 1200
-events_processed_total{result="dlq"} 3
-events_processed_total_extra 99
-consumer_lag_all_partitions 42
-note{text="two words } here"} 7 1700000000000
-broken_line not_a_number
-heap_in_use_bytes 1.5e7
-"#;
-
-    #[test]
-    fn samples_by_full_name_and_families_by_sum() {
-        let s = Scrape::parse(TEXT);
-        assert_eq!(s.get("consumer_lag_all_partitions"), Some(42.0));
-        assert_eq!(s.get(r#"events_processed_total{result="dlq"}"#), Some(3.0));
-        assert_eq!(s.get("heap_in_use_bytes"), Some(1.5e7));
-        assert_eq!(
-            s.sum("events_processed_total"),
-            Some(1203.0),
-            "a longer name is another family"
-        );
-        assert_eq!(
-            s.get(r#"note{text="two words } here"}"#),
-            Some(7.0),
-            "timestamps are dropped"
-        );
-        assert_eq!(s.get("broken_line"), None);
-        assert_eq!(s.sum("absent_total"), None);
-        assert_eq!(Scrape::parse(""), Scrape::default());
-    }
 
     #[test]
     fn rates_between_samples() {

@@ -3,105 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// One scrape, as `(name, labels) -> value`.
-#[derive(Debug, Clone, Default)]
-pub struct Scrape {
-    samples: Vec<(String, BTreeMap<String, String>, f64)>,
-}
-
-impl Scrape {
-    /// Parses Prometheus text format.
-    pub fn parse(text: &str) -> Self {
-        let mut samples = Vec::new();
-        for line in text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        {
-            let (series, value) = match line.rsplit_once(' ') {
-                Some((s, v)) => (s, v),
-                None => continue,
-            };
-            let Ok(value) = value.parse::<f64>() else {
-                continue;
-            };
-            let (name, labels) = match series.split_once('{') {
-                Some((name, rest)) => (name, parse_labels(rest.trim_end_matches('}'))),
-                None => (series, BTreeMap::new()),
-            };
-            samples.push((name.to_string(), labels, value));
-        }
-        Self { samples }
-    }
-
-    fn matching<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = (&'a BTreeMap<String, String>, f64)> + 'a {
-        self.samples
-            .iter()
-            .filter(move |(n, _, _)| n == name)
-            .map(|(_, l, v)| (l, *v))
-    }
-
-    /// Sum of every sample of `name` whose labels pass `keep`.
-    pub fn sum(&self, name: &str, keep: impl Fn(&BTreeMap<String, String>) -> bool) -> f64 {
-        self.matching(name)
-            .filter(|(l, _)| keep(l))
-            .map(|(_, v)| v)
-            .sum()
-    }
-
-    fn buckets(&self, name: &str) -> Vec<(f64, f64)> {
-        self.matching(name)
-            .filter_map(|(l, v)| {
-                let le = l.get("le")?;
-                let le = if le == "+Inf" {
-                    f64::INFINITY
-                } else {
-                    le.parse().ok()?
-                };
-                Some((le, v))
-            })
-            .collect()
-    }
-}
-
-fn parse_labels(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut rest = text;
-    while let Some((key, after)) = rest.split_once("=\"") {
-        let Some(end) = after.find('"') else { break };
-        out.insert(
-            key.trim_start_matches(',').trim().to_string(),
-            after[..end].to_string(),
-        );
-        rest = &after[end + 1..];
-    }
-    out
-}
-
-/// Quantile of a histogram from cumulative buckets, interpolated like `histogram_quantile`.
-pub fn quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> Option<f64> {
-    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total = buckets.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let rank = q * total;
-    let (mut prev_le, mut prev_count) = (0.0, 0.0);
-    for (le, count) in buckets {
-        if count >= rank {
-            if le.is_infinite() {
-                return Some(prev_le);
-            }
-            let width = (count - prev_count).max(1e-9);
-            return Some(prev_le + (le - prev_le) * ((rank - prev_count) / width));
-        }
-        (prev_le, prev_count) = (le, count);
-    }
-    Some(prev_le)
-}
+use streamsre_telemetry::metrics::quantile;
+pub use streamsre_telemetry::metrics::Scrape;
 
 /// One row of the partition table.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,40 +75,32 @@ impl TargetView {
     pub fn compute(target: &str, now: &Scrape, before: Option<&Scrape>, elapsed: Duration) -> Self {
         let secs = elapsed.as_secs_f64().max(1e-3);
         let rate = |name: &str, keep: &dyn Fn(&BTreeMap<String, String>) -> bool| match before {
-            Some(b) => ((now.sum(name, keep) - b.sum(name, keep)) / secs).max(0.0),
+            Some(b) => ((now.sum_where(name, keep) - b.sum_where(name, keep)) / secs).max(0.0),
             None => 0.0,
         };
         let result_is = |r: &'static str| {
             move |l: &BTreeMap<String, String>| l.get("result").map(String::as_str) == Some(r)
         };
         let latency = {
-            let cur = now.buckets("e2e_latency_seconds_bucket");
-            let prev = before
-                .map(|b| b.buckets("e2e_latency_seconds_bucket"))
-                .unwrap_or_default();
-            let delta: Vec<(f64, f64)> = cur
-                .iter()
-                .map(|(le, v)| {
-                    let old = prev.iter().find(|(p, _)| p == le).map_or(0.0, |(_, v)| *v);
-                    (*le, v - old)
-                })
-                .collect();
-            (quantile(0.5, delta.clone()), quantile(0.99, delta))
+            let delta = now.buckets_since(before, "e2e_latency_seconds");
+            (quantile(0.5, &delta), quantile(0.99, &delta))
         };
         let mut partitions: Vec<PartitionRow> = now
-            .matching("consumer_lag")
-            .map(|(l, lag)| {
+            .family("consumer_lag")
+            .map(|sample| {
+                let (l, lag) = (&sample.labels, sample.value);
                 let topic = l.get("topic").cloned().unwrap_or_default();
                 let partition = l
                     .get("partition")
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(-1);
                 let committed = now
-                    .matching("consumer_committed_offset")
-                    .find(|(cl, _)| {
-                        cl.get("topic") == Some(&topic) && cl.get("partition") == l.get("partition")
+                    .family("consumer_committed_offset")
+                    .find(|c| {
+                        c.labels.get("topic") == Some(&topic)
+                            && c.labels.get("partition") == l.get("partition")
                     })
-                    .map(|(_, v)| v);
+                    .map(|c| c.value);
                 PartitionRow {
                     topic,
                     partition,
@@ -216,11 +111,11 @@ impl TargetView {
             .collect();
         partitions.sort_by(|a, b| b.lag.total_cmp(&a.lag).then(a.partition.cmp(&b.partition)));
         let not_ready = now
-            .matching("dependency_up")
-            .filter(|(_, v)| *v == 0.0)
-            .filter_map(|(l, _)| l.get("dependency").cloned())
+            .family("dependency_up")
+            .filter(|s| s.value == 0.0)
+            .filter_map(|s| s.labels.get("dependency").cloned())
             .collect();
-        let breaker = match now.sum("sink_circuit_state", |_| true) as i64 {
+        let breaker = match now.sum("sink_circuit_state").unwrap_or(0.0) as i64 {
             0 => "closed",
             1 => "half-open",
             _ => "open",
@@ -231,11 +126,11 @@ impl TargetView {
             consumed_per_s: rate("events_consumed_total", &|_| true),
             applied_per_s: rate("events_processed_total", &result_is("success")),
             dlq_per_s: rate("events_processed_total", &result_is("dlq")),
-            lag: now.sum("consumer_lag_all_partitions", |_| true),
-            in_flight: now.sum("inflight_workers", |_| true),
+            lag: now.sum("consumer_lag_all_partitions").unwrap_or(0.0),
+            in_flight: now.sum("inflight_workers").unwrap_or(0.0),
             p50_ms: latency.0.map(|s| s * 1000.0),
             p99_ms: latency.1.map(|s| s * 1000.0),
-            rss_mib: now.sum("process_resident_memory_bytes", |_| true) / (1024.0 * 1024.0),
+            rss_mib: now.sum("process_resident_memory_bytes").unwrap_or(0.0) / (1024.0 * 1024.0),
             not_ready,
             breaker,
             partitions,

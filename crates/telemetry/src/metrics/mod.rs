@@ -4,6 +4,19 @@
 //! Names follow the seed (`events_consumed_total`, `events_processed_total{result}`, …).
 //! prometheus-client appends `_total` to counters itself, so counters are registered without it.
 //! No label carries a key, event id or anything else unbounded: cardinality stays fixed.
+//!
+//! - this file: the consumer's registry (every family, registered once in [`Metrics::new`]);
+//! - `record`: what the pipeline calls to record into it;
+//! - `exposition`: the Prometheus text format out ([`render`]) and back in ([`Scrape`], for
+//!   `streamsre top`, the lab and the tests);
+//! - `process`: what the process and its allocator report (RSS, heap).
+
+mod exposition;
+mod process;
+mod record;
+
+pub use exposition::{quantile, render, Sample, Scrape};
+pub use process::HeapStats;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -76,17 +89,6 @@ struct PartitionLabels {
 fn latency_histogram() -> Histogram {
     // 0.5 ms .. ~65 s in 18 doublings: covers a fast batch insert and a long retry stall.
     Histogram::new(exponential_buckets(0.0005, 2.0, 18))
-}
-
-/// What the allocator reports about the heap. Two figures, because RSS growth can come from
-/// live allocations (`allocated`) or from freed pages the allocator keeps (`resident` minus
-/// `allocated`), and the fix differs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HeapStats {
-    /// Bytes the application has allocated and not freed.
-    pub allocated: u64,
-    /// Bytes of physical memory the allocator holds, including its metadata and dirty pages.
-    pub resident: u64,
 }
 
 /// Handles to every metric; cheap to share behind an `Arc`.
@@ -367,279 +369,11 @@ impl Metrics {
         Self { registry, ..m }
     }
 
-    /// Counts messages fetched.
-    pub fn consumed(&self, n: u64) {
-        self.events_consumed.inc_by(n);
-    }
-
-    /// Total messages fetched so far.
-    pub fn consumed_total(&self) -> u64 {
-        self.events_consumed.get()
-    }
-
-    /// Counts finished events by outcome.
-    pub fn processed(&self, outcome: Outcome, n: u64) {
-        if n > 0 {
-            self.processed_counter(outcome).inc_by(n);
-        }
-    }
-
-    /// Total events finished with `outcome` so far.
-    pub fn processed_total(&self, outcome: Outcome) -> u64 {
-        self.processed_counter(outcome).get()
-    }
-
-    fn processed_counter(&self, outcome: Outcome) -> Counter {
-        self.events_processed
-            .get_or_create(&ResultLabels {
-                result: outcome.label(),
-            })
-            .clone()
-    }
-
-    /// Records fetch-to-durable time of one event, in seconds.
-    pub fn processing_duration(&self, seconds: f64) {
-        self.processing_duration.observe(seconds);
-    }
-
-    /// Records the duration of one Postgres query or transaction.
-    pub fn db_query(&self, query: &'static str, seconds: f64) {
-        self.db_query_duration
-            .get_or_create(&QueryLabels { query })
-            .observe(seconds);
-    }
-
-    /// Records produce-to-durable latency of one event.
-    pub fn e2e_latency(&self, seconds: f64) {
-        self.e2e_latency.observe(seconds);
-    }
-
-    /// Counts one retried write.
-    pub fn retry(&self) {
-        self.retries.inc();
-    }
-
-    /// Counts one failed attempt beyond `--max-attempts`.
-    pub fn retries_exhausted(&self) {
-        self.retries_exhausted.inc();
-    }
-
-    /// Sets the circuit breaker state gauge (0 closed, 1 half-open, 2 open).
-    pub fn circuit_state(&self, value: i64) {
-        self.circuit_state.set(value);
-    }
-
-    /// Counts one opening of the circuit breaker.
-    pub fn circuit_opened(&self) {
-        self.circuit_opened.inc();
-    }
-
-    /// Total retried writes so far.
-    pub fn retries_total(&self) -> u64 {
-        self.retries.get()
-    }
-
-    /// Adjusts the in-flight gauge by `delta`.
-    pub fn inflight_add(&self, delta: i64) {
-        self.inflight.inc_by(delta);
-    }
-
-    /// Counts one busy answer (HTTP 429) waited out.
-    pub fn sink_busy(&self) {
-        self.sink_busy.inc();
-    }
-
-    /// Records the size of one sink transaction.
-    pub fn batch(&self, events: usize) {
-        self.batch_size.observe(events as f64);
-    }
-
-    /// Records how long one batch gathered after its first message (the lab's per-batch
-    /// linger: what a bigger batch costs in latency).
-    pub fn batch_linger(&self, seconds: f64) {
-        self.batch_linger.observe(seconds);
-    }
-
-    /// Counts one offset commit by result.
-    pub fn commit(&self, ok: bool) {
-        let result = if ok { "ok" } else { "error" };
-        self.commits.get_or_create(&ResultLabels { result }).inc();
-    }
-
-    /// Counts one rebalance callback (`assign`, `revoke` or `error`).
-    pub fn rebalance(&self, kind: &'static str) {
-        self.rebalances.get_or_create(&KindLabels { kind }).inc();
-    }
-
-    /// Sets the number of partitions assigned.
-    pub fn assigned(&self, partitions: usize) {
-        self.assigned_partitions.set(partitions as i64);
-    }
-
-    /// Publishes one partition's offsets as the lag monitor measured them.
-    pub fn partition_offsets(
-        &self,
-        topic: &str,
-        partition: i32,
-        committed: Option<i64>,
-        high: i64,
-        lag: i64,
-    ) {
-        let labels = PartitionLabels {
-            topic: topic.to_string(),
-            partition,
-        };
-        self.lag.get_or_create(&labels).set(lag);
-        self.high_watermark.get_or_create(&labels).set(high);
-        match committed {
-            Some(c) => {
-                self.committed_offset.get_or_create(&labels).set(c);
-            }
-            None => {
-                self.committed_offset.remove(&labels);
-            }
-        }
-    }
-
-    /// Drops a partition's series once it is no longer assigned here, so two members never
-    /// both report it (sums over members stay right).
-    pub fn forget_partition(&self, topic: &str, partition: i32) {
-        let labels = PartitionLabels {
-            topic: topic.to_string(),
-            partition,
-        };
-        self.lag.remove(&labels);
-        self.committed_offset.remove(&labels);
-        self.high_watermark.remove(&labels);
-    }
-
-    /// Sets the depth of the source→sink queue.
-    pub fn queue_depth(&self, messages: usize, bytes: usize) {
-        self.queue_messages.set(messages as i64);
-        self.queue_bytes.set(bytes as i64);
-    }
-
-    /// Sets how many partitions are paused.
-    pub fn paused_partitions(&self, n: usize) {
-        self.paused_partitions.set(n as i64);
-    }
-
-    /// Counts one shed message of key class `class`.
-    pub fn shed(&self, class: usize) {
-        self.shed
-            .get_or_create(&KeyClassLabels {
-                key_class: format!("k{class:02}"),
-            })
-            .inc();
-    }
-
-    /// Total shed messages so far.
-    pub fn shed_total(&self) -> u64 {
-        let mut total = 0;
-        for class in 0..16 {
-            total += self
-                .shed
-                .get_or_create(&KeyClassLabels {
-                    key_class: format!("k{class:02}"),
-                })
-                .get();
-        }
-        total
-    }
-
-    /// Sets the heap figures, as the allocator reports them.
-    pub fn heap(&self, stats: HeapStats) {
-        self.heap_bytes.set(stats.allocated as i64);
-        self.allocator_resident.set(stats.resident as i64);
-    }
-
-    /// Counts one eviction for exceeding `max.poll.interval.ms`.
-    pub fn eviction(&self) {
-        self.evictions.inc();
-    }
-
-    /// Counts ordering violations.
-    pub fn ordering_violations(&self, n: u64) {
-        if n > 0 {
-            self.ordering_violations.inc_by(n);
-        }
-    }
-
-    /// Records the result of one readiness check of `dependency`.
-    pub fn dependency(&self, dependency: &'static str, up: bool) {
-        self.dependency_up
-            .get_or_create(&DependencyLabels { dependency })
-            .set(i64::from(up));
-    }
-
-    /// Sets the total lag of this member and how many of its partitions are stuck.
-    pub fn lag_summary(&self, lag_sum: i64, stuck: usize) {
-        self.lag_sum.set(lag_sum);
-        self.stuck_partitions.set(stuck as i64);
-    }
-
-    /// Sets how many partitions have no live owner (see the lag monitor's group check).
-    pub fn unowned_partitions(&self, n: usize) {
-        self.unowned_partitions.set(n as i64);
-    }
-
-    /// Counts one leave-and-rejoin of the group by the self-heal.
-    pub fn group_rejoin(&self) {
-        self.group_rejoins.inc();
-    }
-
     /// Renders the registry in the Prometheus text format (version 0.0.4).
     pub fn encode(&self) -> String {
-        self.rss_bytes.set(resident_bytes());
+        self.rss_bytes.set(process::resident_bytes());
         render(&self.registry)
     }
-}
-
-/// Renders a registry as Prometheus 0.0.4 text (every process's `/metrics`).
-pub fn render(registry: &Registry) -> String {
-    let mut out = String::new();
-    // Encoding into a String cannot fail (fmt::Write for String is infallible).
-    prometheus_client::encoding::text::encode(&mut out, registry)
-        .expect("encoding metrics into a String");
-    openmetrics_to_prometheus_text(&out)
-}
-
-/// Converts prometheus-client's OpenMetrics text into the Prometheus 0.0.4 text format that
-/// `/metrics` declares. OpenMetrics names a counter family without `_total` and ends with
-/// `# EOF`; in 0.0.4 the family is named like its `_total` sample and there is no EOF marker.
-/// Without this, `promtool check metrics` reports every counter as having no help text.
-fn openmetrics_to_prometheus_text(text: &str) -> String {
-    let counters: std::collections::HashSet<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-        .collect();
-    let mut out = String::with_capacity(text.len() + 16 * counters.len());
-    for line in text.lines() {
-        if line == "# EOF" {
-            continue;
-        }
-        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
-            let rest = line.strip_prefix(prefix)?;
-            let (name, tail) = rest.split_once(' ')?;
-            counters
-                .contains(name)
-                .then(|| format!("{prefix}{name}_total {tail}"))
-        });
-        out.push_str(renamed.as_deref().unwrap_or(line));
-        out.push('\n');
-    }
-    out
-}
-
-/// Resident set size from `/proc/self/statm` (Linux); 0 where it cannot be read.
-fn resident_bytes() -> i64 {
-    let pages = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
-        .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions; _SC_PAGESIZE is always valid.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * page.max(0) as i64
 }
 
 #[cfg(test)]
