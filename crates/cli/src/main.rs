@@ -2,10 +2,8 @@
 //! library, turn its result into output and an exit code.
 
 mod args;
-mod chaos;
 mod commands;
 mod debug;
-mod dlq;
 mod top;
 
 use clap::Parser;

@@ -1,0 +1,126 @@
+//! The operator's commands: `topic`, `migrate`, `lag`, `dlq` and `top`.
+
+use super::{parse_duration, DatabaseArgs, KafkaArgs};
+use clap::{Args, Subcommand};
+use std::time::Duration;
+
+/// `top` flags.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// `host:port` of a consumer's metrics address; repeatable (env: comma-separated).
+    #[arg(
+        long = "target",
+        env = "TOP_TARGETS",
+        value_delimiter = ',',
+        default_value = "127.0.0.1:2112"
+    )]
+    pub targets: Vec<String>,
+    /// Refresh interval.
+    #[arg(long, env = "TOP_INTERVAL", value_parser = parse_duration, default_value = "1s")]
+    pub interval: Duration,
+    /// Print one frame as text and exit (for scripts and logs).
+    #[arg(long, env = "TOP_ONCE")]
+    pub once: bool,
+}
+
+/// Which DLQ records a `dlq` command selects.
+#[derive(Debug, Args)]
+pub struct DlqSelect {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Only records of this kind (the reason's prefix, e.g. `rating_out_of_range`).
+    #[arg(long, env = "DLQ_KIND")]
+    pub kind: Option<String>,
+    /// Only records that failed within this long (e.g. `1h`).
+    #[arg(long, env = "DLQ_SINCE", value_parser = parse_duration)]
+    pub since: Option<Duration>,
+    /// At most this many records (oldest failure first).
+    #[arg(long, env = "DLQ_LIMIT", default_value_t = 1000)]
+    pub limit: i64,
+}
+
+/// `dlq` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List DLQ records.
+    List {
+        #[command(flatten)]
+        select: DlqSelect,
+        /// Print JSON lines instead of a table.
+        #[arg(long, env = "DLQ_JSON")]
+        json: bool,
+    },
+    /// Show one DLQ record in full.
+    Show {
+        /// Record id (as printed by `dlq list`).
+        id: uuid::Uuid,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Send DLQ records back to the main topic (safe: applied events are skipped by the ledger,
+    /// records that fail again update their DLQ row).
+    Replay {
+        #[command(flatten)]
+        select: DlqSelect,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Only these record ids (repeatable).
+        #[arg(long = "id", env = "DLQ_IDS", value_delimiter = ',')]
+        ids: Vec<uuid::Uuid>,
+        /// Destination topic.
+        #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+        topic: String,
+        /// Records per second at most.
+        #[arg(long, env = "REPLAY_RATE", default_value_t = std::num::NonZeroU32::new(100).expect("nonzero"))]
+        rate: std::num::NonZeroU32,
+        /// Show what would be replayed without sending anything.
+        #[arg(long, env = "DRY_RUN")]
+        dry_run: bool,
+    },
+}
+
+/// `lag` flags.
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Topic.
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "events.main")]
+    pub topic: String,
+    /// Consumer group id.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
+    pub group: String,
+    /// Print JSON instead of a table.
+    #[arg(long, env = "LAG_JSON")]
+    pub json: bool,
+}
+
+/// `topic` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create a topic; succeeds if it already exists.
+    Create {
+        /// Topic name.
+        name: String,
+        /// Number of partitions.
+        #[arg(long, env = "TOPIC_PARTITIONS", default_value_t = 12)]
+        partitions: i32,
+        /// Replication factor.
+        #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
+        replication: i32,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+    /// List topics and their partition counts.
+    List {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+}
+
+/// `migrate` flags.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
