@@ -1,7 +1,8 @@
 //! One experiment's bench: its broker, its processes, and the once-a-second sampling of
 //! everything it runs into `timeseries.csv` rows. An experiment only says *what* to start and
 //! for how long; this file owns ports, process names, readiness waits and the sampling loop,
-//! so every experiment measures the same way.
+//! so every experiment measures the same way. The clock, the sampling and the HTTP calls to
+//! the processes are in `sampling`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,10 +11,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::procs::Children;
-use crate::record::{row, Role, Sample};
+use crate::record::{Role, Sample};
 use crate::runner::evidence::Fact;
 use crate::runner::progress::Progress;
-use crate::sample::{rss_bytes, Scrape};
+
 use crate::scale::Scale;
 use crate::timeseries::Row;
 
@@ -43,37 +44,37 @@ impl From<String> for Stop {
 }
 
 /// A process the bench samples once a second.
-struct Target {
-    run: String,
-    role: Role,
+pub(super) struct Target {
+    pub(super) run: String,
+    pub(super) role: Role,
     /// Its name in the CSV (`consumer`, `consumer-2`) and, with the run, among the children.
-    name: String,
-    child: String,
-    addr: String,
+    pub(super) name: String,
+    pub(super) child: String,
+    pub(super) addr: String,
     /// A consumer's `/debug/pprof` address.
-    debug: Option<String>,
-    last: Option<Sample>,
+    pub(super) debug: Option<String>,
+    pub(super) last: Option<Sample>,
 }
 
 /// One experiment's bench.
 pub struct Lab {
     /// The experiment's size.
     pub scale: Scale,
-    dir: PathBuf,
-    bin: String,
-    brokers: String,
-    children: Children,
-    run: String,
-    run_started: Instant,
-    phase_started: Instant,
-    next_tick: Instant,
-    targets: Vec<Target>,
-    rows: Vec<Row>,
-    facts: Vec<Fact>,
-    cancel: CancellationToken,
-    progress: Progress,
-    http: reqwest::Client,
-    seed: u64,
+    pub(super) dir: PathBuf,
+    pub(super) bin: String,
+    pub(super) brokers: String,
+    pub(super) children: Children,
+    pub(super) run: String,
+    pub(super) run_started: Instant,
+    pub(super) phase_started: Instant,
+    pub(super) next_tick: Instant,
+    pub(super) targets: Vec<Target>,
+    pub(super) rows: Vec<Row>,
+    pub(super) facts: Vec<Fact>,
+    pub(super) cancel: CancellationToken,
+    pub(super) progress: Progress,
+    pub(super) http: reqwest::Client,
+    pub(super) seed: u64,
 }
 
 impl Lab {
@@ -150,7 +151,7 @@ impl Lab {
         });
     }
 
-    fn child_name(&self, name: &str) -> String {
+    pub(super) fn child_name(&self, name: &str) -> String {
         format!("{}-{name}", self.run)
     }
 
@@ -354,165 +355,6 @@ impl Lab {
         Err(Stop::Failed(format!(
             "{consumer} did not drain within {timeout:?}"
         )))
-    }
-
-    /// The last value of `metric` (a full sample name) that `name` of the current run reported.
-    pub fn latest(&self, name: &str, metric: &str) -> Option<f64> {
-        self.target(name)?.last.as_ref()?.scrape.sum(metric)
-    }
-
-    fn target(&self, name: &str) -> Option<&Target> {
-        let child = self.child_name(name);
-        self.targets.iter().find(|t| t.child == child)
-    }
-
-    /// The last sample of `name` in the current run.
-    pub fn last_sample(&self, name: &str) -> Option<&Sample> {
-        self.target(name)?.last.as_ref()
-    }
-
-    /// GETs `path` from `addr`.
-    pub async fn get(&self, addr: &str, path: &str) -> Result<Vec<u8>, String> {
-        let res = self
-            .http
-            .get(format!("http://{addr}{path}"))
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("GET {addr}{path}: {e}"))?;
-        res.bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| format!("GET {addr}{path}: {e}"))
-    }
-
-    /// POSTs a JSON body to `url`.
-    pub async fn post(&self, url: &str, body: serde_json::Value) -> Result<(), String> {
-        self.http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map(|_| ())
-            .map_err(|e| format!("POST {url}: {e}"))
-    }
-
-    async fn wait_http(&mut self, name: &str, addr: &str, path: &str) -> Result<(), Stop> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.get(addr, path).await.is_ok() {
-                return Ok(());
-            }
-            if !self.running(name) {
-                return Err(Stop::Failed(format!(
-                    "{} exited at start; see {}.log",
-                    self.child_name(name),
-                    self.child_name(name)
-                )));
-            }
-            if Instant::now() >= deadline {
-                return Err(Stop::Failed(format!("{name} did not answer on {addr}")));
-            }
-            self.pause(Duration::from_millis(200)).await?;
-        }
-    }
-
-    async fn pause(&self, d: Duration) -> Result<(), Stop> {
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(Stop::Interrupted),
-            _ = tokio::time::sleep(d) => Ok(()),
-        }
-    }
-
-    /// Samples every process for `duration`, once a second, under the phase name `label`.
-    pub async fn phase(&mut self, label: &str, duration: Duration) -> Result<(), Stop> {
-        self.sample_while(label, duration, |_| false)
-            .await
-            .map(|_| ())
-    }
-
-    /// Samples once a second until `done` holds (true) or `timeout` passes (false).
-    pub async fn sample_while(
-        &mut self,
-        label: &str,
-        timeout: Duration,
-        done: impl Fn(&mut Lab) -> bool,
-    ) -> Result<bool, Stop> {
-        self.announce(label, timeout);
-        let start = Instant::now();
-        loop {
-            if done(self) {
-                return Ok(true);
-            }
-            if start.elapsed() >= timeout {
-                return Ok(false);
-            }
-            self.tick().await?;
-        }
-    }
-
-    /// Shows a new phase, expected to take up to `expected`.
-    pub fn announce(&mut self, label: &str, expected: Duration) {
-        self.progress
-            .phase(&format!("{}: {label}", self.run), Some(expected));
-        self.phase_started = Instant::now();
-    }
-
-    /// Waits for the next second and samples every process once.
-    pub async fn tick(&mut self) -> Result<(), Stop> {
-        self.next_tick = (self.next_tick + Duration::from_secs(1)).max(Instant::now());
-        tokio::select! {
-            _ = self.cancel.cancelled() => return Err(Stop::Interrupted),
-            _ = tokio::time::sleep_until(self.next_tick) => {}
-        }
-        self.sample().await;
-        self.progress.tick(self.phase_started.elapsed());
-        Ok(())
-    }
-
-    /// Like [`Lab::sample_while`], but running out of time is an error naming `label`.
-    pub async fn wait_until(
-        &mut self,
-        label: &str,
-        timeout: Duration,
-        done: impl Fn(&mut Lab) -> bool,
-    ) -> Result<(), Stop> {
-        if self.sample_while(label, timeout, done).await? {
-            Ok(())
-        } else {
-            Err(Stop::Failed(format!("timed out waiting for {label}")))
-        }
-    }
-
-    /// One sample of every process into a row each. A process that no longer answers (it
-    /// exited, or died at its memory cap) gets a row with what `/proc` still says, if anything.
-    async fn sample(&mut self) {
-        let t_s = self.t();
-        let mut scrapes = Vec::with_capacity(self.targets.len());
-        for t in &self.targets {
-            let text = self.get(&t.addr, "/metrics").await.ok();
-            scrapes.push(text.map(|b| Scrape::parse(&String::from_utf8_lossy(&b))));
-        }
-        for (i, scrape) in scrapes.into_iter().enumerate() {
-            let pid = self.children.pid(&self.targets[i].child);
-            let target = &mut self.targets[i];
-            let Some(scrape) = scrape else { continue };
-            let now = Sample {
-                t_s,
-                scrape,
-                rss_bytes: pid.and_then(|p| rss_bytes(p).ok()),
-            };
-            self.rows.push(row(
-                &target.run,
-                target.role,
-                &target.name,
-                target.last.as_ref(),
-                &now,
-            ));
-            target.last = Some(now);
-        }
     }
 
     /// Stops everything (the broker last) and hands over what was measured.

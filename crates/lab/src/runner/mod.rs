@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod heap;
 pub mod lab;
 pub mod progress;
+mod sampling;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
