@@ -11,11 +11,11 @@ use crate::source::KafkaHealth;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamsre_flow::SharedTracker;
 use streamsre_telemetry::Metrics;
+use tokio_util::sync::CancellationToken;
 
 /// Settings of the lag monitor.
 #[derive(Debug, Clone)]
@@ -95,14 +95,14 @@ impl Watchdog {
     }
 }
 
-/// Measures every `interval` until `stop` is set. Blocking: run it on its own thread.
+/// Measures every `interval` until `stop` is cancelled. Blocking: run it on its own thread.
 pub fn run_lag_monitor(
     config: LagConfig,
     tracker: Arc<SharedTracker>,
     health: Arc<KafkaHealth>,
     metrics: Arc<Metrics>,
     view: SharedLagView,
-    stop: Arc<AtomicBool>,
+    stop: CancellationToken,
 ) {
     let client: BaseConsumer = match config
         .kafka
@@ -137,12 +137,12 @@ pub fn run_lag_monitor(
         unowned_before: false,
         gave_up_logged: false,
     };
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_cancelled() {
         let now = Instant::now();
         let measured = monitor.measure(&tracker, &health, &metrics, now);
         *view.lock().unwrap_or_else(|e| e.into_inner()) = measured;
         let next = now + monitor.config.interval;
-        while Instant::now() < next && !stop.load(Ordering::SeqCst) {
+        while Instant::now() < next && !stop.is_cancelled() {
             std::thread::sleep(Duration::from_millis(50));
         }
     }

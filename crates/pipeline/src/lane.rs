@@ -26,12 +26,7 @@ pub(crate) struct GatherRules {
 /// Runs lane `lane` until its channel has closed and everything is written. At most
 /// `batches_per_lane` batches exist at once (a permit each, taken when gathering starts and
 /// released once written); with 1 the lane gathers, decodes and writes in turn.
-pub(crate) async fn run_lane(
-    lane: usize,
-    rx: mpsc::Receiver<Fetched>,
-    ctx: Arc<WorkerContext>,
-    _done: std::sync::mpsc::Sender<()>, // dropped on exit: tells the source this lane drained
-) {
+pub(crate) async fn run_lane(lane: usize, rx: mpsc::Receiver<Fetched>, ctx: Arc<WorkerContext>) {
     let mut gatherer = Gatherer::new(rx, ctx.gather);
     let written = gatherer.written();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<(Decoded, OwnedSemaphorePermit)>();

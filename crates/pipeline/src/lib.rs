@@ -17,7 +17,6 @@ use control::{estimate_rate, record_shed, SustainableRate};
 use anyhow::{bail, Context};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use streamsre_flow::lane_for;
@@ -32,6 +31,7 @@ use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use streamsre_flow::{FlowControl, MemoryBudget, OverloadPolicy, QueueMode, RateAdvice};
 pub use streamsre_kafka::source::PollMode;
@@ -331,22 +331,17 @@ pub async fn run(
 
     // One bounded channel per lane. Capacity max_inflight can never fill (permits bound the
     // total), so the source thread never blocks on a send.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    // The source waits on the tracker at shutdown: a lane exits once the source drops its
+    // channel and the lane has finished what it holds.
+    let workers = TaskTracker::new();
     let mut lanes = Vec::with_capacity(config.sink_workers);
-    let mut workers = Vec::with_capacity(config.sink_workers);
     for lane in 0..config.sink_workers {
         let (tx, rx) = mpsc::channel(config.max_inflight);
         lanes.push(tx);
-        workers.push(tokio::spawn(lane::run_lane(
-            lane,
-            rx,
-            ctx.clone(),
-            done_tx.clone(),
-        )));
+        workers.spawn(lane::run_lane(lane, rx, ctx.clone()));
     }
-    drop(done_tx);
+    workers.close();
 
-    let stop = Arc::new(AtomicBool::new(false));
     let lag_thread = {
         let lag_config = streamsre_kafka::lag::LagConfig {
             kafka: config.source.kafka.clone(),
@@ -359,7 +354,7 @@ pub async fn run(
             shared.tracker.clone(),
             shared.health.clone(),
             metrics.clone(),
-            stop.clone(),
+            cancel.clone(),
         );
         std::thread::Builder::new()
             .name("lag-monitor".into())
@@ -372,7 +367,7 @@ pub async fn run(
     };
     let (source_tx, mut source_rx) = tokio::sync::oneshot::channel();
     let source_thread = {
-        let stop = stop.clone();
+        let (stop, workers) = (cancel.clone(), workers.clone());
         let source_config = config.source.clone();
         let runtime = tokio::runtime::Handle::current();
         let lane_count = lanes.len();
@@ -394,7 +389,7 @@ pub async fn run(
                     };
                     lanes[lane].blocking_send(msg).is_ok()
                 };
-                let result = run_source(source_config, shared, dispatch, stop, done_rx, runtime);
+                let result = run_source(source_config, shared, dispatch, stop, workers, runtime);
                 let _ = source_tx.send(result);
             })
             .context("spawning the source thread")?
@@ -407,8 +402,8 @@ pub async fn run(
         }
         result = &mut source_rx => Some(result),
     };
-    stop.store(true, Ordering::SeqCst);
-    // Retry sleeps end now; work that is not yet durable is abandoned uncommitted.
+    // One signal for everything: the source stops fetching and drains, the lag monitor and the
+    // side tasks stop, retry sleeps end (work not yet durable is abandoned uncommitted).
     cancel.cancel();
     let source_result = match source_result {
         Some(r) => r,
@@ -420,9 +415,7 @@ pub async fn run(
         let _ = lag_thread.join();
     })
     .await;
-    for w in workers {
-        let _ = w.await;
-    }
+    workers.wait().await;
     let _ = http.await;
     source_result?;
 

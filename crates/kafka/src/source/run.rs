@@ -8,10 +8,12 @@ use super::{client, Fetched, GroupState, SourceConfig, SourceShared};
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamsre_flow::{Arrival, Pausing, ShedLog, SinkSlots, Step, WaitQueue, POLL_INTERVAL};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Waits up to `POLL_INTERVAL` for a sink slot to free; true if one did. The slot is not kept:
 /// the dispatch step at the top of the poll loop takes it.
@@ -43,17 +45,18 @@ fn apply(pausing: Pausing, consumer: &BaseConsumer<SourceContext>, shared: &Sour
     );
 }
 
-/// Runs the source until `stop` is set, then drains and commits.
+/// Runs the source until `stop` is cancelled, then drains and commits.
 ///
 /// `dispatch` hands a message to the sink side and returns false once the sink side has shut
-/// down. `workers_done` disconnects when every sink worker has exited (all its senders are
-/// dropped); shutdown waits for that before the final commit.
+/// down. `workers` tracks the sink workers (closed by the caller once all are spawned); they
+/// exit when `dispatch`, which owns their channels, is dropped, and shutdown waits for them
+/// before the final commit.
 pub fn run_source(
     config: SourceConfig,
     shared: SourceShared,
     mut dispatch: impl FnMut(Fetched) -> bool,
-    stop: Arc<AtomicBool>,
-    workers_done: std::sync::mpsc::Receiver<()>,
+    stop: CancellationToken,
+    workers: TaskTracker,
     runtime: tokio::runtime::Handle,
 ) -> anyhow::Result<()> {
     let context = SourceContext {
@@ -81,7 +84,7 @@ pub fn run_source(
     // Set when the blocking poll mode counted an eviction librdkafka has yet to report.
     let mut eviction_counted = false;
 
-    while !stop.load(Ordering::SeqCst) && sink_open {
+    while !stop.is_cancelled() && sink_open {
         if shared.health.take_rejoin_request() {
             // Self-heal (crate::heal): LeaveGroup, then a fresh JoinGroup. librdkafka runs
             // the revoke callback first, so anything this member did own is drained and
@@ -179,16 +182,19 @@ pub fn run_source(
     loop {
         // Keep serving the consumer (commit callbacks, heartbeats) while waiting.
         consumer.poll(Duration::ZERO);
-        match workers_done.recv_timeout(Duration::from_millis(50)) {
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                tracing::warn!(
-                    timeout = ?config.drain_timeout,
-                    "sink workers did not drain in time; unfinished work stays uncommitted"
-                );
-                break;
-            }
-            _ => break,
+        let drained = runtime.block_on(tokio::time::timeout(
+            Duration::from_millis(50),
+            workers.wait(),
+        ));
+        if drained.is_ok() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                timeout = ?config.drain_timeout,
+                "sink workers did not drain in time; unfinished work stays uncommitted"
+            );
+            break;
         }
     }
     let points = shared.tracker.lock().pending_commits();
@@ -208,7 +214,7 @@ pub fn run_source(
 fn block_for_slot(
     config: &SourceConfig,
     shared: &SourceShared,
-    stop: &AtomicBool,
+    stop: &CancellationToken,
     runtime: &tokio::runtime::Handle,
     bytes: usize,
 ) -> bool {
@@ -216,7 +222,7 @@ fn block_for_slot(
     runtime.block_on(async {
         let since = Instant::now();
         let mut evicted = false;
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.is_cancelled() {
             if shared.slots.wait_room(bytes, POLL_INTERVAL).await {
                 break;
             }
