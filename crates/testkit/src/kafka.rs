@@ -131,3 +131,57 @@ pub async fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<
     .await
     .expect("reader thread")
 }
+
+/// A valid review event for user `user:{i % 7}` with rating `1 + i % 5`.
+pub fn review(i: usize) -> streamsre_event::Event {
+    let event_id = uuid::Uuid::new_v4();
+    streamsre_event::Event {
+        event_id,
+        event_type: streamsre_event::EVENT_TYPE_REVIEW_CREATED.into(),
+        key: format!("user:{}", i % 7),
+        ts: chrono::Utc::now(),
+        schema_version: streamsre_event::SCHEMA_VERSION,
+        payload: streamsre_event::ReviewPayload {
+            review_id: format!("rev-{event_id}"),
+            rating: 1 + (i % 5) as i32,
+            text: format!("review {i}"),
+        },
+    }
+}
+
+/// Sends `events` to `topic`, keyed like the load generator (by the event's key), and waits
+/// until the broker acknowledged every one. All are queued first, then awaited.
+pub async fn produce_events(topic: &str, events: &[streamsre_event::Event]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = kafka_opts()
+        .client_config(&[("acks", "all"), ("linger.ms", "5")])
+        .create()
+        .expect("a producer for the test broker");
+    let mut deliveries = Vec::with_capacity(events.len());
+    for e in events {
+        let value = streamsre_event::encode(e);
+        let mut record = FutureRecord::to(topic).key(e.key.as_str()).payload(&value);
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => break deliveries.push(delivery),
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    r,
+                )) => {
+                    record = r;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err((e, _)) => panic!("producing to {topic} on {}: {e}", brokers()),
+            }
+        }
+    }
+    for d in deliveries {
+        match d.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => panic!("producing to {topic} on {}: {e}", brokers()),
+            Err(_) => panic!("the producer for {topic} was dropped"),
+        }
+    }
+}
