@@ -61,12 +61,21 @@ impl Drop for RestartGuard {
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_restart_stalls_the_pipeline_then_it_resumes_with_exact_counts() {
     const N: u64 = 15_000;
-    let (topic, group, db) = fixture().await;
     // A small in-flight cap: the outage must build lag on the broker, not in memory.
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--max-inflight", "64"]);
-    wait_assigned(&addr, &mut c).await;
-    let mut prod = producer(&topic, N, 1_000, 51);
-    wait_rows(&db, 2_000, Duration::from_secs(60)).await;
+    let Scenario {
+        topic,
+        group,
+        db,
+        consumer: mut c,
+        addr,
+        producer,
+    } = Scenario::builder()
+        .consumer_args(&["--max-inflight", "64"])
+        .load(N, 1_000, 51)
+        .until_rows(2_000, Duration::from_secs(60))
+        .start()
+        .await;
+    let mut prod = producer.unwrap();
     let revokes_before = scrape(&addr, "rebalances_total{kind=\"revoke\"}")
         .await
         .unwrap();

@@ -28,13 +28,22 @@ fn workload(seed: u64) -> EventGenerator {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_database_builds_lag_not_memory_and_drains_after_recovery() {
     const N: u64 = 12_000;
-    let (topic, group, db) = fixture().await;
     // A small in-flight cap, so the 12,000 events cannot all sit in flight: the overload must
     // show as lag on the broker while in-flight work stays at the cap.
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--max-inflight", "64"]);
-    wait_assigned(&addr, &mut c).await;
-    let mut prod = producer(&topic, N, 1_000, 21);
-    wait_rows(&db, 1_000, Duration::from_secs(60)).await;
+    let Scenario {
+        topic,
+        group,
+        db,
+        consumer: mut c,
+        addr,
+        producer,
+    } = Scenario::builder()
+        .consumer_args(&["--max-inflight", "64"])
+        .load(N, 1_000, 21)
+        .until_rows(1_000, Duration::from_secs(60))
+        .start()
+        .await;
+    let mut prod = producer.unwrap();
 
     let client = db.client().await;
     client

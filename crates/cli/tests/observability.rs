@@ -34,16 +34,21 @@ fn promtool_check_metrics(scrape: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_pass_promtool_and_report_lag_per_partition() {
-    let (topic, group, db) = fixture().await;
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--lag-interval", "500ms"]);
-    wait_assigned(&addr, &mut c).await;
-    let mut p = producer(&topic, 3_000, 0, 61);
-    assert!(p
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .unwrap()
-        .success());
-    wait_rows(&db, 3_000, Duration::from_secs(60)).await;
+    let Scenario {
+        topic,
+        group,
+        db,
+        consumer: mut c,
+        addr,
+        producer,
+    } = Scenario::builder()
+        .consumer_args(&["--lag-interval", "500ms"])
+        .load(3_000, 0, 61)
+        .delivered()
+        .until_rows(3_000, Duration::from_secs(60))
+        .start()
+        .await;
+    let _p = producer;
     wait_no_lag(&group, &topic).await;
 
     // The consumer's own lag metrics agree with the broker: one series per partition, all 0.
@@ -281,12 +286,21 @@ async fn log_format_switches_between_json_lines_and_text() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_live_dashboard_renders_pipeline_data_in_a_real_browser() {
-    let (topic, group, db) = fixture().await;
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--lag-interval", "500ms"]);
-    wait_assigned(&addr, &mut c).await;
     // Keep events flowing while the browser watches.
-    let mut p = producer(&topic, 30_000, 2_000, 91);
-    wait_rows(&db, 2_000, Duration::from_secs(60)).await;
+    let Scenario {
+        topic: _,
+        group: _,
+        db,
+        consumer: mut c,
+        addr,
+        producer,
+    } = Scenario::builder()
+        .consumer_args(&["--lag-interval", "500ms"])
+        .load(30_000, 2_000, 91)
+        .until_rows(2_000, Duration::from_secs(60))
+        .start()
+        .await;
+    let mut p = producer.unwrap();
 
     let browser = streamsre_testkit::Browser::start().await.unwrap();
     browser.goto(&format!("http://{addr}/")).await.unwrap();
@@ -344,11 +358,20 @@ async fn the_live_dashboard_renders_pipeline_data_in_a_real_browser() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn top_shows_live_consumers_and_marks_dead_ones() {
-    let (topic, group, db) = fixture().await;
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--lag-interval", "500ms"]);
-    wait_assigned(&addr, &mut c).await;
-    let mut p = producer(&topic, 20_000, 2_000, 95);
-    wait_rows(&db, 2_000, Duration::from_secs(60)).await;
+    let Scenario {
+        topic,
+        group: _,
+        db,
+        consumer: mut c,
+        addr,
+        producer,
+    } = Scenario::builder()
+        .consumer_args(&["--lag-interval", "500ms"])
+        .load(20_000, 2_000, 95)
+        .until_rows(2_000, Duration::from_secs(60))
+        .start()
+        .await;
+    let mut p = producer.unwrap();
     let dead = streamsre_testkit::free_addr();
     let mut top = Proc::spawn(
         BIN,
@@ -466,17 +489,22 @@ async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn heap_and_cpu_profiles_are_served_on_the_debug_address() {
-    let (topic, group, db) = fixture().await;
     let debug = streamsre_testkit::free_addr();
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--debug-addr", &debug]);
-    wait_assigned(&addr, &mut c).await;
-    let mut p = producer(&topic, 5_000, 0, 111);
-    assert!(p
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .unwrap()
-        .success());
-    wait_rows(&db, 5_000, Duration::from_secs(60)).await;
+    let Scenario {
+        topic: _,
+        group: _,
+        db,
+        consumer: mut c,
+        addr,
+        producer,
+    } = Scenario::builder()
+        .consumer_args(&["--debug-addr", &debug])
+        .load(5_000, 0, 111)
+        .delivered()
+        .until_rows(5_000, Duration::from_secs(60))
+        .start()
+        .await;
+    let _p = producer;
 
     let client = reqwest::Client::new();
     let heap = client

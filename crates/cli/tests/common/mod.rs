@@ -2,6 +2,10 @@
 //! the per-test topic and database, and wait on observable conditions.
 #![allow(dead_code)] // each test binary uses a different subset
 
+mod scenario;
+#[allow(unused_imports)] // not every test binary starts a scenario
+pub use scenario::Scenario;
+
 use std::time::Duration;
 use streamsre_testkit::{
     brokers, create_named_topic, create_topic, free_addr, http_get, scrape, total_lag, unique,
