@@ -1,7 +1,9 @@
-//! The Kafka end of the data path: the source (a consumer-group poll loop that hands messages
-//! to sink workers and commits only durable offsets), the DLQ topic publisher, and the admin
-//! calls (topics, committed offsets, lag, group view) the CLI and tests need. The load
-//! generator that feeds topics in the lab lives in `streamsre-lab`.
+//! The Kafka end of the data path: the [`source`] (a consumer-group poll loop that carries out
+//! `streamsre-flow`'s decisions, hands messages to sink workers and commits only durable
+//! offsets), the DLQ topic publisher and replay ([`dlq`]), the [`admin`] calls (topics,
+//! committed offsets), [`lag`] measurement, the [`group`] view and its [`heal`], and the client
+//! settings every command shares ([`config`]). The load generator that feeds topics in the
+//! lab lives in `streamsre-lab`.
 //!
 //! Everything talks to the broker through librdkafka (the `rdkafka` crate, bundled build), so
 //! any Kafka-protocol broker works: Apache Kafka, Redpanda, or Tansu locally.

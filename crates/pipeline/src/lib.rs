@@ -1,5 +1,5 @@
-//! The consume service, assembled: source thread → key-hashed lanes → Postgres sink workers →
-//! offset tracker → commits, plus the ops HTTP endpoints.
+//! The consume service, assembled: source thread → key-hashed lanes → sink workers (Postgres
+//! or HTTP) → offset tracker → commits, plus the ops HTTP endpoints.
 //!
 //! [`run`] is what `streamsre consume` calls. Shutdown is a parameter (any future), so tests
 //! can stop the service the same way SIGTERM does: stop fetching, let every lane finish what
@@ -82,7 +82,7 @@ pub struct ConsumeConfig {
     pub max_inflight: usize,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     pub metrics_addr: SocketAddr,
-    /// Number of lanes, each with one sink worker and one Postgres connection.
+    /// Number of lanes, each with one sink worker (and, with Postgres, one connection).
     pub sink_workers: usize,
     /// How messages are spread over the lanes.
     pub dispatch: Dispatch,
@@ -103,7 +103,7 @@ pub struct ConsumeConfig {
     pub dlq_topic: String,
     /// How transient sink and DLQ failures are retried, and what happens when they persist.
     pub retry: RetryPolicy,
-    /// Consecutive transient database failures (across lanes) that open the circuit breaker.
+    /// Consecutive transient sink failures (across lanes) that open the circuit breaker.
     pub breaker_threshold: u32,
     /// How long the breaker stays open before one probe attempt.
     pub breaker_open_for: Duration,

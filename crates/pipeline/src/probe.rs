@@ -1,4 +1,4 @@
-//! Readiness: the group is joined or joining, Postgres answers a ping in time, no partition of
+//! Readiness: the group is joined or joining, the sink (Postgres or the HTTP service) answers a ping in time, no partition of
 //! this member is stuck, and no partition with lag has gone without an owner.
 
 use std::future::Future;
@@ -15,7 +15,8 @@ pub(crate) struct Probe {
     lag: SharedLagView,
     /// Name of the sink dependency (`postgres` or `http_sink`).
     sink_name: &'static str,
-    /// Set once the sink is usable (Postgres reached and migrated); until then "not ready".
+    /// Set once the sink is usable (Postgres reached and migrated, or the HTTP client built);
+    /// until then "not ready".
     sink: OnceLock<Sink>,
     timeout: Duration,
 }

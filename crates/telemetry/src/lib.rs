@@ -1,7 +1,8 @@
 //! Everything an operator sees of the data path: the Prometheus metrics (every name in
-//! [`metrics`]), the tracing setup, and the ops HTTP endpoints (`/healthz`, `/readyz`,
-//! `/metrics`). The pipeline records into these types; it never formats metrics or logs
-//! itself, so names and meanings stay in one place.
+//! [`metrics`], and the text format both ways), the tracing setup ([`logging`]), the ops HTTP
+//! endpoints (`/healthz`, `/readyz`, `/metrics`, in [`http`]), end-to-end latency quantiles
+//! ([`stats`]) and URL redaction for logs. The pipeline records into these types; it never
+//! formats metrics or logs itself, so names and meanings stay in one place.
 
 #![warn(missing_docs)]
 

@@ -7,7 +7,7 @@ use streamsre_retry::{retry, RetryOutcome};
 use streamsre_sink::DeadLetter;
 
 impl WorkerContext {
-    /// Records for work given up on after `max_attempts` transient failures. The database is
+    /// Records for work given up on after `max_attempts` transient failures. The sink is
     /// failing, so they can only go to the DLQ topic; `streamsre dlq replay` is not possible
     /// for them, but any consumer of the DLQ topic can re-send them.
     pub(super) fn exhausted(&self, items: &[Item], reason: &str) -> Written {

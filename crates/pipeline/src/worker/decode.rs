@@ -1,5 +1,5 @@
 //! Decoding a fetched message into an event to apply or a dead letter, keeping the raw bytes
-//! so a row the database later rejects still reaches the DLQ byte for byte.
+//! so a row the sink later rejects still reaches the DLQ byte for byte.
 
 use super::WorkerContext;
 use streamsre_event::{decode, dlq_event_id};
@@ -7,7 +7,7 @@ use streamsre_kafka::source::Fetched;
 use streamsre_sink::{DeadLetter, SourcePos, ValidEvent};
 
 /// One message of a batch after decoding: either an event to apply or a DLQ record, plus the
-/// raw value and key so a row the database rejects can still be sent to the DLQ byte for byte.
+/// raw value and key so a row the sink rejects can still be sent to the DLQ byte for byte.
 pub(crate) struct Item {
     pub(super) valid: Option<ValidEvent>,
     pub(super) dlq: Option<DeadLetter>,

@@ -3,7 +3,7 @@
 //! records its dead letters in the table and on the DLQ topic (`dead_letters`), then completes
 //! the offsets and releases the sink slots (here).
 //!
-//! Durability order for one batch: Postgres transaction (rows + DLQ rows) → DLQ topic
+//! Durability order for one batch: sink write (with Postgres one transaction: rows + DLQ rows) → DLQ topic
 //! acknowledged → offsets marked done. A crash anywhere before the last step redelivers the
 //! batch; the dedup ledger and the DLQ upsert make that harmless (the DLQ *topic* may then get
 //! a record twice: at-least-once, as any Kafka producer without transactions).
@@ -26,7 +26,7 @@ use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::LatencyStats;
 use tokio_util::sync::CancellationToken;
 
-/// How a lane writes to Postgres.
+/// How a lane writes: whole batches, or the per-event baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SinkMode {
     /// One transaction per batch through the dedup ledger (the production path).
@@ -71,7 +71,7 @@ pub(crate) struct WorkerContext {
     pub(crate) gather: GatherRules,
     max_message_bytes: usize,
     policy: RetryPolicy,
-    /// Shared by all lanes: stops every lane from probing a database that keeps failing.
+    /// Shared by all lanes: stops every lane from probing a sink that keeps failing.
     breaker: CircuitBreaker,
     pub(crate) shared: SourceShared,
     latency: Arc<LatencyStats>,
@@ -212,7 +212,7 @@ impl WorkerContext {
     }
 }
 
-/// A batch gathered from a lane and decoded, waiting for the database.
+/// A batch gathered from a lane and decoded, waiting for the sink.
 pub(crate) struct Decoded {
     pub(crate) batch: Vec<Fetched>,
     pub(crate) items: Vec<Item>,

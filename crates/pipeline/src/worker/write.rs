@@ -1,5 +1,5 @@
 //! Writing a batch: every attempt goes through the retry policy and the shared circuit breaker
-//! (`db`); a batch the database rejects is split in halves until the rejected rows are
+//! (`db`); a batch the sink rejects is split in halves until the rejected rows are
 //! isolated (bisection), and only those become dead letters.
 
 use super::{Abandoned, Item, WorkerContext, Written};
@@ -48,7 +48,7 @@ impl WorkerContext {
     }
 
     /// Feeds one attempt's result to the circuit breaker. A permanent error counts as the
-    /// database answering: it is the data's fault.
+    /// sink answering: it is the data's fault.
     pub(super) fn breaker_record<T>(&self, result: &Result<T, SinkError>) {
         let metrics = &self.shared.metrics;
         if let Err(SinkError(RetryAction::Later(..))) = result {
@@ -71,7 +71,7 @@ impl WorkerContext {
         metrics.circuit_state(self.breaker.state().as_gauge());
     }
 
-    /// Runs a Postgres operation under the retry policy and the circuit breaker, timing every
+    /// Runs a sink operation under the retry policy and the circuit breaker, timing every
     /// attempt.
     pub(super) async fn db<'a, T, F, Fut>(
         &'a self,
@@ -106,7 +106,7 @@ impl WorkerContext {
         .await
     }
     /// Applies `items` in one transaction; on a permanent failure splits them in halves until
-    /// the rows the database rejects are isolated, and sends exactly those to the DLQ.
+    /// the rows the sink rejects are isolated, and sends exactly those to the DLQ.
     pub(super) fn apply_batch<'a>(
         &'a self,
         items: &'a [Item],
