@@ -377,11 +377,13 @@ pub async fn run(
             .spawn(move || {
                 let mut turn = 0usize;
                 let dispatch = move |msg: streamsre_kafka::source::Fetched| {
-                    let lane = match (mode, &msg.key) {
+                    let lane = match (mode, &msg.record.key) {
                         // Key-hashed lanes keep per-key order across partitions; keyless
                         // messages have no order to keep beyond their partition's.
                         (Dispatch::Key, Some(k)) => lane_for(k, lane_count),
-                        (Dispatch::Key, None) => lane_for(&msg.partition.to_le_bytes(), lane_count),
+                        (Dispatch::Key, None) => {
+                            lane_for(&msg.record.partition.to_le_bytes(), lane_count)
+                        }
                         (Dispatch::RoundRobin, _) => {
                             turn = turn.wrapping_add(1);
                             turn % lane_count

@@ -1,4 +1,4 @@
-//! A message on its way from librdkafka to a sink worker: [`Pending`] while it waits for a
+//! A message on its way from librdkafka to a sink worker: a [`Record`] while it waits for a
 //! sink slot (owned bytes, no permit yet), [`Fetched`] once dispatched.
 
 use rdkafka::message::{BorrowedMessage, Headers, Message};
@@ -6,11 +6,28 @@ use std::sync::Arc;
 use std::time::Instant;
 use streamsre_flow::{Cost, MemoryBudget, SlotPermit, Ticket};
 
-/// One message handed to the sink side. Owns its bytes and its in-flight permit.
+/// One message handed to the sink side: the record, its tracker ticket and its sink slot.
 #[derive(Debug)]
 pub struct Fetched {
     /// Topic it was read from.
     pub topic: Arc<str>,
+    /// What was read.
+    pub record: Record,
+    /// Hand back to [`streamsre_flow::SharedTracker::complete`] once the message's effects
+    /// are durable.
+    pub ticket: Ticket,
+    /// Released (dropped) when the work is finished, freeing its count and byte slots for the
+    /// next message.
+    pub permit: SlotPermit,
+    /// What this message costs against the memory budget ([`MemoryBudget::cost`]) until the
+    /// work is finished; hand back to [`super::SourceShared::release_bytes`].
+    pub bytes: usize,
+}
+
+/// A record as read from librdkafka, owning its bytes: what waits in the queue, and what a
+/// dispatched message carries.
+#[derive(Debug)]
+pub struct Record {
     /// Partition.
     pub partition: i32,
     /// Offset.
@@ -25,28 +42,9 @@ pub struct Fetched {
     pub dlq_id: Option<uuid::Uuid>,
     /// When the source read it, for processing-duration metrics.
     pub fetched_at: Instant,
-    /// Hand back to [`streamsre_flow::SharedTracker::complete`] once the message's effects are durable.
-    pub ticket: Ticket,
-    /// Released (dropped) when the work is finished, freeing its count and byte slots for the
-    /// next message.
-    pub permit: SlotPermit,
-    /// What this message costs against the memory budget ([`MemoryBudget::cost`]) until the
-    /// work is finished; hand back to [`super::SourceShared::release_bytes`].
-    pub bytes: usize,
 }
 
-/// A fetched message waiting for a sink slot.
-pub(super) struct Pending {
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub timestamp_ms: Option<i64>,
-    pub dlq_id: Option<uuid::Uuid>,
-    pub fetched_at: Instant,
-}
-
-impl Cost for Pending {
+impl Cost for Record {
     /// Its bytes, decoded and raw, plus overhead.
     fn cost(&self) -> usize {
         MemoryBudget::cost(
@@ -55,7 +53,7 @@ impl Cost for Pending {
     }
 }
 
-impl Pending {
+impl Record {
     /// Copies what the pipeline needs out of librdkafka's buffer.
     pub fn from_message(m: &BorrowedMessage<'_>) -> Self {
         Self {
@@ -78,19 +76,12 @@ impl Pending {
 
     /// The dispatched form, holding its tracker ticket and sink slot.
     pub fn dispatch(self, topic: Arc<str>, ticket: Ticket, permit: SlotPermit) -> Fetched {
-        let bytes = self.cost();
         Fetched {
             topic,
-            partition: self.partition,
-            offset: self.offset,
-            key: self.key,
-            value: self.value,
-            timestamp_ms: self.timestamp_ms,
-            dlq_id: self.dlq_id,
-            fetched_at: self.fetched_at,
+            bytes: self.cost(),
+            record: self,
             ticket,
             permit,
-            bytes,
         }
     }
 }

@@ -24,7 +24,7 @@ mod rebalance;
 mod run;
 
 pub use health::{GroupState, KafkaHealth};
-pub use message::Fetched;
+pub use message::{Fetched, Record};
 pub use run::run_source;
 pub use streamsre_flow::PollMode;
 

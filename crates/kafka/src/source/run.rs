@@ -2,7 +2,7 @@
 //! itself as it says, poll, hand each message to the queue; on shutdown, drain the sink
 //! workers and commit. Every flow decision is the queue's; this file talks to librdkafka.
 
-use super::message::Pending;
+use super::message::Record;
 use super::rebalance::SourceContext;
 use super::{client, Fetched, GroupState, SourceConfig, SourceShared};
 use anyhow::Context;
@@ -69,7 +69,7 @@ pub fn run_source(
     tracing::info!(topic = %config.topic, group = %config.group, flow = ?config.flow, "subscribed");
 
     let topic: Arc<str> = Arc::from(config.topic.as_str());
-    let mut queue: WaitQueue<Pending> = WaitQueue::new(config.flow, config.poll_mode);
+    let mut queue: WaitQueue<Record> = WaitQueue::new(config.flow, config.poll_mode);
     let mut last_commit = Instant::now();
     let commit_if_due = |consumer: &BaseConsumer<SourceContext>, last_commit: &mut Instant| {
         if last_commit.elapsed() >= config.commit_interval {
@@ -144,7 +144,7 @@ pub fn run_source(
                 shared.health.recovered();
                 shared.metrics.consumed(1);
                 let generation = consumer.context().generation.load(Ordering::SeqCst);
-                let m = Pending::from_message(&message);
+                let m = Record::from_message(&message);
                 match queue.arrive(m, generation, shared.slots.has_room(), inflight_bytes) {
                     Arrival::Queued { pause: true } => apply(Pausing::Pause, &consumer, &shared),
                     Arrival::Queued { pause: false } => {}

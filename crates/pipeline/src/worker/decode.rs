@@ -52,31 +52,31 @@ impl WorkerContext {
     pub(crate) fn decode(&self, msg: &mut Fetched) -> Item {
         // Per-message logs are sampled (1 in 1,000) and only at debug level: at 70k events/s a
         // line per message would cost more than the work itself.
-        if tracing::enabled!(tracing::Level::DEBUG) && msg.offset % 1000 == 0 {
+        if tracing::enabled!(tracing::Level::DEBUG) && msg.record.offset % 1000 == 0 {
             tracing::debug!(
-                partition = msg.partition,
-                offset = msg.offset,
-                bytes = msg.value.as_ref().map_or(0, Vec::len),
+                partition = msg.record.partition,
+                offset = msg.record.offset,
+                bytes = msg.record.value.as_ref().map_or(0, Vec::len),
                 "sampled message"
             );
         }
         let pos = SourcePos {
             topic: msg.topic.to_string(),
-            partition: msg.partition,
-            offset: msg.offset,
+            partition: msg.record.partition,
+            offset: msg.record.offset,
         };
-        let raw = msg.value.take();
-        let key = msg.key.clone();
+        let raw = msg.record.value.take();
+        let key = msg.record.key.clone();
         match decode(raw.as_deref(), self.max_message_bytes) {
             Ok(event) => Item {
                 valid: Some(ValidEvent { event, pos }),
                 dlq: None,
                 raw,
                 key,
-                dlq_id: msg.dlq_id,
+                dlq_id: msg.record.dlq_id,
             },
             Err(invalid) => {
-                let event_id = msg.dlq_id.unwrap_or_else(|| {
+                let event_id = msg.record.dlq_id.unwrap_or_else(|| {
                     dlq_event_id(raw.as_deref(), &pos.topic, pos.partition, pos.offset)
                 });
                 tracing::warn!(
@@ -95,7 +95,7 @@ impl WorkerContext {
                     }),
                     raw,
                     key,
-                    dlq_id: msg.dlq_id,
+                    dlq_id: msg.record.dlq_id,
                 }
             }
         }

@@ -128,7 +128,7 @@ impl WorkerContext {
         let mut checker = self.ordering.lock().unwrap_or_else(|e| e.into_inner());
         let violations = batch
             .iter()
-            .filter_map(|m| Some((m.key.as_deref()?, m)))
+            .filter_map(|m| Some((m.record.key.as_deref()?, &m.record)))
             .filter(|(key, m)| checker.applied(key, m.partition, m.offset))
             .count() as u64;
         drop(checker);
@@ -197,6 +197,7 @@ impl WorkerContext {
         let mut e2e = Vec::with_capacity(batch.len());
         let mut first_fetch = now;
         for m in batch {
+            let m = &m.record;
             metrics.processing_duration(now.duration_since(m.fetched_at).as_secs_f64());
             first_fetch = first_fetch.min(m.fetched_at);
             if let Some(ts) = m.timestamp_ms {
