@@ -1,4 +1,6 @@
-//! The bookkeeping between "a message was fetched" and "its offset may be committed".
+//! Every decision between "a message was fetched" and "its offset may be committed": where a
+//! fetched message waits and what happens when the sink cannot keep up, and which offsets are
+//! safe to commit.
 //!
 //! Work runs in parallel and finishes out of order, so the consumer cannot simply commit the
 //! offset of the last message it finished: that would commit past a message still in flight,
