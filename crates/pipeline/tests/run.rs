@@ -117,7 +117,7 @@ async fn rows(db: &TestDb) -> i64 {
     db.scalar("SELECT count(*) FROM processed_events").await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn applies_everything_then_shuts_down_cleanly_with_every_offset_committed() {
     let db = TestDb::migrated().await;
     let topic = create_topic(3).await;
@@ -150,7 +150,7 @@ async fn applies_everything_then_shuts_down_cleanly_with_every_offset_committed(
     db.drop_db().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_shutdown_while_a_write_is_retrying_abandons_it_uncommitted_and_the_next_run_applies_it()
 {
     let db = TestDb::migrated().await;

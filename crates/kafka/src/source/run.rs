@@ -182,10 +182,10 @@ pub fn run_source(
     loop {
         // Keep serving the consumer (commit callbacks, heartbeats) while waiting.
         consumer.poll(Duration::ZERO);
-        let drained = runtime.block_on(tokio::time::timeout(
-            Duration::from_millis(50),
-            workers.wait(),
-        ));
+        // The timeout is built inside the runtime: its timer needs the runtime's context.
+        let drained = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_millis(50), workers.wait()).await
+        });
         if drained.is_ok() {
             break;
         }
