@@ -50,16 +50,7 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
             &["--batch-size", &size, "--batch-linger", LINGER],
         )
         .await?;
-        lab.producer(
-            &topic,
-            &[
-                "--rate",
-                &rate_arg(s.rate(SOURCE_RATE)),
-                "--duration",
-                &arg(length),
-            ],
-        )
-        .await?;
+        constant_load(lab, &topic, s.rate(SOURCE_RATE), length).await?;
         lab.phase("steady source", length).await?;
         lab.end_run().await;
     }

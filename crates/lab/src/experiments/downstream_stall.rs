@@ -37,26 +37,9 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     let (at, stall, bound) = timing(s);
     let total = at + stall + bound + s.time(mins(1));
     for (run, queue) in RUNS {
-        let topic = lab.begin_run(run).await?;
-        let sink = lab.sink(s.rate(SINK_RATE), &[]).await?;
-        lab.consumer(
-            "consumer",
-            &topic,
-            &format!("lab-stall-{run}"),
-            &sink,
-            &["--queue", queue],
-        )
-        .await?;
-        lab.producer(
-            &topic,
-            &[
-                "--rate",
-                &rate_arg(s.rate(STEADY_RATE)),
-                "--duration",
-                &arg(total),
-            ],
-        )
-        .await?;
+        let (topic, sink) =
+            sink_and_consumer(lab, run, s.rate(SINK_RATE), &["--queue", queue]).await?;
+        constant_load(lab, &topic, s.rate(STEADY_RATE), total).await?;
         let steady = at.saturating_sub(Duration::from_secs_f64(lab.t()));
         lab.phase("steady", steady).await?;
         let start = lab.t();

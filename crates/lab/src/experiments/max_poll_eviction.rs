@@ -68,16 +68,7 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
             },
         )
         .await?;
-        lab.producer(
-            &topic,
-            &[
-                "--rate",
-                &rate_arg(s.rate(STEADY_RATE)),
-                "--duration",
-                &arg(length),
-            ],
-        )
-        .await?;
+        constant_load(lab, &topic, s.rate(STEADY_RATE), length).await?;
         lab.phase("steady", at).await?;
         let start = lab.t();
         lab.chaos(&[

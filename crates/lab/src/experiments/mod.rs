@@ -74,6 +74,42 @@ pub(crate) fn arg(d: Duration) -> String {
     format!("{}s", d.as_secs())
 }
 
+/// Starts the producer on `topic` at a constant `rate` (open model) for `length`: the load of
+/// every experiment that is not about the load's shape.
+pub(crate) async fn constant_load(
+    lab: &mut Lab,
+    topic: &str,
+    rate: f64,
+    length: Duration,
+) -> Result<(), Stop> {
+    lab.producer(
+        topic,
+        &["--rate", &rate_arg(rate), "--duration", &arg(length)],
+    )
+    .await
+}
+
+/// Starts run `run` with the lab sink at `sink_rate` and one consumer (group `lab-<run>`)
+/// writing to it with `consumer_args`; returns the run's topic and the sink's URL.
+pub(crate) async fn sink_and_consumer(
+    lab: &mut Lab,
+    run: &str,
+    sink_rate: f64,
+    consumer_args: &[&str],
+) -> Result<(String, String), Stop> {
+    let topic = lab.begin_run(run).await?;
+    let sink = lab.sink(sink_rate, &[]).await?;
+    lab.consumer(
+        "consumer",
+        &topic,
+        &format!("lab-{run}"),
+        &sink,
+        consumer_args,
+    )
+    .await?;
+    Ok((topic, sink))
+}
+
 /// A rate as a CLI argument.
 pub(crate) fn rate_arg(rate: f64) -> String {
     format!("{}", rate.round() as u64)

@@ -24,26 +24,9 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
     let s = lab.scale;
     let length = s.time(mins(RUN_MINUTES));
     for (run, queue) in RUNS {
-        let topic = lab.begin_run(run).await?;
-        let sink = lab.sink(s.rate(SINK_RATE), &[]).await?;
-        lab.consumer(
-            "consumer",
-            &topic,
-            &format!("lab-{run}"),
-            &sink,
-            &["--queue", queue],
-        )
-        .await?;
-        lab.producer(
-            &topic,
-            &[
-                "--rate",
-                &rate_arg(s.rate(OVERLOAD_RATE)),
-                "--duration",
-                &arg(length),
-            ],
-        )
-        .await?;
+        let (topic, _sink) =
+            sink_and_consumer(lab, run, s.rate(SINK_RATE), &["--queue", queue]).await?;
+        constant_load(lab, &topic, s.rate(OVERLOAD_RATE), length).await?;
         lab.phase("overload", length).await?;
         lab.end_run().await;
     }

@@ -51,16 +51,7 @@ async fn run(lab: &mut Lab) -> Result<(), Stop> {
                 ],
             )
             .await?;
-            lab.producer(
-                &topic,
-                &[
-                    "--rate",
-                    &rate_arg(s.rate(OVERLOAD_RATE)),
-                    "--duration",
-                    &arg(length),
-                ],
-            )
-            .await?;
+            constant_load(lab, &topic, s.rate(OVERLOAD_RATE), length).await?;
             lab.phase("overload", length).await?;
             lab.end_run().await;
         }
