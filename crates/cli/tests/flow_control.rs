@@ -317,16 +317,12 @@ async fn shed_counts_every_dropped_message_and_loses_nothing_else() {
     const N: u64 = 15_000;
     let (_sink, sink_addr) = start_rate_limited_sink(SINK_RATE).await;
     let (topic, group, db) = fixture().await;
-    let url = format!("http://{sink_addr}");
-    let (mut c, addr) = consumer(
+    let (mut c, addr) = http_consumer(
         &topic,
         &group,
         &db,
+        &sink_addr,
         &[
-            "--sink",
-            "http",
-            "--sink-url",
-            &url,
             "--policy",
             "shed",
             "--queue-cap",
@@ -371,19 +367,12 @@ async fn slow_source_makes_the_producer_follow_the_sink() {
     let sink_rate = 500u32;
     let (_sink, sink_addr) = start_rate_limited_sink(sink_rate).await;
     let (topic, group, db) = fixture().await;
-    let url = format!("http://{sink_addr}");
-    let (mut c, addr) = consumer(
+    let (mut c, addr) = http_consumer(
         &topic,
         &group,
         &db,
-        &[
-            "--sink",
-            "http",
-            "--sink-url",
-            &url,
-            "--policy",
-            "slow-source",
-        ],
+        &sink_addr,
+        &["--policy", "slow-source"],
     );
     wait_assigned(&addr, &mut c).await;
     let control = format!("http://{addr}/control/rate");
@@ -484,7 +473,7 @@ async fn a_chaos_stall_raises_lag_which_returns_to_its_band() {
     let (_sink, sink_addr) = start_rate_limited_sink(3_000).await;
     let (topic, group, db) = fixture().await;
     let url = format!("http://{sink_addr}");
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--sink", "http", "--sink-url", &url]);
+    let (mut c, addr) = http_consumer(&topic, &group, &db, &sink_addr, &[]);
     wait_assigned(&addr, &mut c).await;
     let mut prod = producer(&topic, 30_000, 1_000, 205);
     // Pre-stall band: lag while the sink keeps up.
@@ -563,16 +552,12 @@ async fn blocking_poll_mode_is_evicted_and_decoupled_is_not() {
     for mode in ["blocking", "decoupled"] {
         let (_sink, sink_addr) = start_rate_limited_sink(0).await;
         let (topic, group, db) = fixture().await;
-        let url = format!("http://{sink_addr}");
-        let (mut c, addr) = consumer(
+        let (mut c, addr) = http_consumer(
             &topic,
             &group,
             &db,
+            &sink_addr,
             &[
-                "--sink",
-                "http",
-                "--sink-url",
-                &url,
                 "--poll-mode",
                 mode,
                 "--max-poll-interval",

@@ -27,8 +27,7 @@ async fn sink_429s_are_waited_out_and_never_dropped() {
         .await
         .unwrap()
         .success());
-    let url = format!("http://{sink_addr}");
-    let (mut c, addr) = consumer(&topic, &group, &db, &["--sink", "http", "--sink-url", &url]);
+    let (mut c, addr) = http_consumer(&topic, &group, &db, &sink_addr, &[]);
 
     wait_sink_total(&sink_addr, N, Duration::from_secs(90)).await;
     wait_no_lag(&group, &topic).await;
@@ -79,16 +78,12 @@ async fn a_paused_sink_builds_lag_that_drains_after_resume() {
     const N: u64 = 6_000;
     let (_sink, sink_addr) = start_sink(&["--rate-limit", "0"]).await;
     let (topic, group, db) = fixture().await;
-    let url = format!("http://{sink_addr}");
-    let (mut c, addr) = consumer(
+    let (mut c, addr) = http_consumer(
         &topic,
         &group,
         &db,
+        &sink_addr,
         &[
-            "--sink",
-            "http",
-            "--sink-url",
-            &url,
             "--lag-interval",
             "500ms",
             // A small in-flight cap: a paused sink must build lag on the broker.

@@ -31,6 +31,20 @@ pub fn consumer(topic: &str, group: &str, db: &TestDb, extra: &[&str]) -> (Proc,
     consumer_at(&brokers(), topic, group, db, extra)
 }
 
+/// [`consumer`] writing to the lab's HTTP sink at `sink_addr` instead of Postgres.
+pub fn http_consumer(
+    topic: &str,
+    group: &str,
+    db: &TestDb,
+    sink_addr: &str,
+    extra: &[&str],
+) -> (Proc, String) {
+    let url = format!("http://{sink_addr}");
+    let mut args = vec!["--sink", "http", "--sink-url", &url];
+    args.extend_from_slice(extra);
+    consumer(topic, group, db, &args)
+}
+
 /// [`consumer`] on the broker at `brokers` (e.g. a test's own `OwnBroker`).
 pub fn consumer_at(
     brokers: &str,
