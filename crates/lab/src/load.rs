@@ -195,6 +195,39 @@ pub struct LoadConfig {
     /// When set and non-zero, the current target rate (events/s as `f64` bits), changed while
     /// running by `--adaptive` to follow the consumer's sustainable rate.
     pub rate_override: Option<Arc<AtomicU64>>,
+    /// How produce requests are compressed.
+    pub compression: Compression,
+}
+
+/// The record-batch compression codecs Kafka defines. The consumer reads every one of them
+/// (librdkafka decompresses whatever the batch says); which one a topic gets is the
+/// producer's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Uncompressed.
+    None,
+    /// gzip: small, CPU-hungry.
+    Gzip,
+    /// snappy.
+    Snappy,
+    /// lz4: cheap on CPU and roughly halves the bytes of JSON events (the default).
+    #[default]
+    Lz4,
+    /// zstd: the smallest at a moderate CPU cost.
+    Zstd,
+}
+
+impl Compression {
+    /// librdkafka's `compression.type` value.
+    pub fn librdkafka_name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Snappy => "snappy",
+            Self::Lz4 => "lz4",
+            Self::Zstd => "zstd",
+        }
+    }
 }
 
 /// Outcome of a load run.
@@ -284,8 +317,7 @@ pub fn run_load(
             // latency at low rates; `--kafka-opt linger.ms=…` overrides it.
             ("linger.ms", "50"),
             ("batch.num.messages", "10000"),
-            // lz4 is cheap on CPU and roughly halves the bytes of JSON events.
-            ("compression.type", "lz4"),
+            ("compression.type", config.compression.librdkafka_name()),
             // Bound the client-side queue (memory); a full queue makes us wait, not drop.
             ("queue.buffering.max.messages", "200000"),
             // Give up on a message after 60 s; a failure is counted and fails the run.

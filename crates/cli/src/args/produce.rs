@@ -1,9 +1,10 @@
 //! `produce`: the open-model load generator's flags.
 
 use super::{parse_duration, KafkaArgs};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
+use streamsre_lab::load::Compression;
 
 /// `produce` flags.
 #[derive(Debug, Args)]
@@ -56,4 +57,34 @@ pub struct ProduceArgs {
     /// --rate (open model); the run ends with the last step.
     #[arg(long, env = "SCHEDULE", conflicts_with_all = ["adaptive", "count", "duration"])]
     pub schedule: Option<streamsre_lab::schedule::Schedule>,
+    /// Record-batch compression: none, gzip, snappy, lz4 or zstd. The consumer reads all five.
+    #[arg(long, env = "PRODUCE_COMPRESSION", value_enum, default_value = "lz4")]
+    pub compression: CompressionArg,
+}
+
+/// `produce --compression` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompressionArg {
+    /// Uncompressed.
+    None,
+    /// gzip.
+    Gzip,
+    /// snappy.
+    Snappy,
+    /// lz4 (the default).
+    Lz4,
+    /// zstd.
+    Zstd,
+}
+
+impl From<CompressionArg> for Compression {
+    fn from(arg: CompressionArg) -> Self {
+        match arg {
+            CompressionArg::None => Self::None,
+            CompressionArg::Gzip => Self::Gzip,
+            CompressionArg::Snappy => Self::Snappy,
+            CompressionArg::Lz4 => Self::Lz4,
+            CompressionArg::Zstd => Self::Zstd,
+        }
+    }
 }

@@ -43,6 +43,7 @@ pub(super) async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             msg_size: args.msg_size,
         },
         flush_timeout: Duration::from_secs(60),
+        compression: args.compression.into(),
         rate_override: (args.adaptive || schedule.is_some())
             .then(|| Arc::new(std::sync::atomic::AtomicU64::new(0))),
     };
