@@ -8,7 +8,9 @@ use serde_json::json;
 use std::time::Duration;
 use streamsre_event::encode;
 use streamsre_lab::load::{send_raw, EventGenerator, WorkloadConfig};
-use streamsre_testkit::{committed_offsets, http_get, read_topic, scrape, wait_for, TestDb};
+use streamsre_testkit::{
+    brokers, committed_offsets, http_get, read_topic, scrape, wait_for, TestDb,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn seeded_run_lands_every_event_exactly_once() {
@@ -43,32 +45,20 @@ async fn events_in_every_compression_codec_are_applied_exactly_once() {
     const CODECS: [&str; 4] = ["none", "gzip", "lz4", "zstd"];
     let (topic, group, db) = fixture().await;
     for (i, codec) in CODECS.iter().enumerate() {
-        let seed = (300 + i).to_string();
-        let count = PER_CODEC.to_string();
-        let mut p = streamsre_testkit::Proc::spawn(
-            BIN,
-            &format!("produce-{codec}"),
-            &[
-                "produce",
-                "--topic",
-                &topic,
-                "--count",
-                &count,
-                "--rate",
-                "0",
-                "--seed",
-                &seed,
-                "--compression",
-                codec,
-            ],
-            &[],
+        let seed = 300 + i as u64;
+        let mut p = producer_with(
+            &brokers(),
+            &topic,
+            PER_CODEC,
+            0,
+            seed,
+            &["--compression", codec],
         );
-        let status = p.wait_exit(Duration::from_secs(120)).await.unwrap();
+        wait_produced(&mut p).await;
         assert!(
-            status.success() && p.stdout().contains(&format!("acked={PER_CODEC} failed=0")),
-            "{codec}: {}\n{}",
-            p.stdout(),
-            p.stderr_tail()
+            p.stdout().contains(&format!("acked={PER_CODEC} failed=0")),
+            "{codec}: {}",
+            p.stdout()
         );
     }
     let n = PER_CODEC * CODECS.len() as u64;

@@ -92,24 +92,34 @@ pub fn producer(topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
 
 /// [`producer`] on the broker at `brokers`.
 pub fn producer_at(brokers: &str, topic: &str, count: u64, rate: u32, seed: u64) -> Proc {
-    Proc::spawn(
-        BIN,
+    producer_with(brokers, topic, count, rate, seed, &[])
+}
+
+/// [`producer_at`] with `extra` flags (e.g. `--compression zstd`).
+pub fn producer_with(
+    brokers: &str,
+    topic: &str,
+    count: u64,
+    rate: u32,
+    seed: u64,
+    extra: &[&str],
+) -> Proc {
+    let (count, rate, seed) = (count.to_string(), rate.to_string(), seed.to_string());
+    let mut args = vec![
         "produce",
-        &[
-            "produce",
-            "--topic",
-            topic,
-            "--count",
-            &count.to_string(),
-            "--rate",
-            &rate.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--hot-key-pct",
-            "80",
-        ],
-        &[("KAFKA_BROKERS", brokers)],
-    )
+        "--topic",
+        topic,
+        "--count",
+        &count,
+        "--rate",
+        &rate,
+        "--seed",
+        &seed,
+        "--hot-key-pct",
+        "80",
+    ];
+    args.extend_from_slice(extra);
+    Proc::spawn(BIN, "produce", &args, &[("KAFKA_BROKERS", brokers)])
 }
 
 pub async fn produce_all(topic: &str, count: u64, seed: u64) {
