@@ -11,11 +11,33 @@ use streamsre_pipeline::{
 };
 use streamsre_retry::{Backoff, OnExhausted, RetryPolicy};
 use streamsre_testkit::{
-    brokers, create_topic, free_addr, http_get, produce_events, review, scrape, total_lag, unique,
+    brokers, create_topic, free_addr, http_get, kafka_opts, review, scrape, total_lag, unique,
     wait_for, TestDb,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Sends `events` keyed by their key and waits for every acknowledgement (the lab's raw
+/// producer, off the async runtime: it flushes synchronously).
+async fn produce_events(topic: &str, events: &[streamsre_event::Event]) {
+    let records: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                Some(e.key.clone().into_bytes()),
+                Some(streamsre_event::encode(e)),
+            )
+        })
+        .collect();
+    let topic = topic.to_string();
+    let report = tokio::task::spawn_blocking(move || {
+        streamsre_lab::load::send_raw(&kafka_opts(), &topic, &records, Duration::from_secs(30))
+    })
+    .await
+    .unwrap()
+    .expect("producing the test's events");
+    assert_eq!(report.acked, events.len() as u64, "{report:?}");
+}
 
 /// `consume`'s defaults, scaled for a test: its own group, DLQ topic and metrics port, short
 /// group timeouts (Tansu answers a join after about the session timeout).

@@ -24,8 +24,8 @@ pub use broker::{stock_tansu, OwnBroker};
 pub use browser::Browser;
 pub use db::TestDb;
 pub use kafka::{
-    brokers, committed_offsets, create_named_topic, create_topic, kafka_opts, produce_events,
-    read_topic, review, total_lag, ReadRecord, FAST_GROUP_OPTS,
+    brokers, committed_offsets, create_named_topic, create_topic, kafka_opts, read_topic, review,
+    total_lag, ReadRecord, FAST_GROUP_OPTS,
 };
 pub use proc::{free_addr, Proc};
 pub use scrape::{http_get, metric_value, scrape};
