@@ -18,10 +18,7 @@ const N: u64 = 12_000;
 /// A topic (and its DLQ topic), a group and a database on `brokers`, with a backlog of
 /// `upfront` events.
 async fn backlog(brokers: &str, upfront: u64) -> (String, String, TestDb) {
-    let opts = streamsre_kafka::KafkaOpts {
-        brokers: brokers.to_string(),
-        extra: vec![],
-    };
+    let opts = streamsre_kafka::KafkaOpts::plaintext(brokers);
     let topic = streamsre_testkit::unique("t");
     for (name, partitions) in [(topic.clone(), PARTITIONS), (dlq_topic(&topic), 1)] {
         streamsre_kafka::admin::create_topic(&opts, &name, partitions, 1, Duration::from_secs(30))

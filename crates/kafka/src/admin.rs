@@ -2,10 +2,10 @@
 //! admin, metadata and group APIs.
 
 use crate::config::KafkaOpts;
+use crate::connection::QuietContext;
 use crate::group::{GroupDescriber, GroupMember, GroupView};
 use anyhow::{bail, Context};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
@@ -28,16 +28,16 @@ pub async fn create_topic(
     replication: i32,
     timeout: Duration,
 ) -> anyhow::Result<bool> {
-    let admin: AdminClient<DefaultClientContext> = opts
-        .client_config(&[])
-        .create()
+    let (admin, context): (AdminClient<QuietContext>, _) = opts
+        .create_quiet(&[])
         .context("creating Kafka admin client")?;
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replication));
     let options = AdminOptions::new().operation_timeout(Some(timeout));
     let results = admin
         .create_topics([&topic], &options)
         .await
-        .with_context(|| format!("creating topic {name} on {}", opts.brokers))?;
+        .with_context(|| format!("creating topic {name} on {}", opts.brokers))
+        .map_err(|e| context.explain(e))?;
     match results.into_iter().next() {
         Some(Ok(_)) => Ok(true),
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
@@ -46,20 +46,34 @@ pub async fn create_topic(
     }
 }
 
-fn metadata_consumer(opts: &KafkaOpts, group: Option<&str>) -> anyhow::Result<BaseConsumer> {
-    let mut config = opts.client_config(&[]);
-    if let Some(g) = group {
-        config.set("group.id", g);
-    }
-    config.create().context("creating Kafka client")
+/// A consumer for metadata and offsets, and its context (which explains failures).
+fn metadata_consumer(
+    opts: &KafkaOpts,
+    group: Option<&str>,
+) -> anyhow::Result<(BaseConsumer<QuietContext>, QuietContext)> {
+    let defaults: Vec<(&str, &str)> = group.map(|g| ("group.id", g)).into_iter().collect();
+    opts.create_quiet(&defaults)
+        .context("creating Kafka client")
+}
+
+/// `err` with the connection failure behind it, if one was seen. librdkafka queues its log
+/// lines on the client's main queue, which only a poll delivers to the context.
+fn explain(
+    consumer: &BaseConsumer<QuietContext>,
+    context: &QuietContext,
+    err: anyhow::Error,
+) -> anyhow::Error {
+    let _ = consumer.poll(Duration::from_millis(100));
+    context.explain(err)
 }
 
 /// Lists topics (internal ones included) with their partition counts, sorted by name.
 pub fn list_topics(opts: &KafkaOpts, timeout: Duration) -> anyhow::Result<Vec<TopicInfo>> {
-    let consumer = metadata_consumer(opts, None)?;
+    let (consumer, context) = metadata_consumer(opts, None)?;
     let metadata = consumer
         .fetch_metadata(None, timeout)
-        .with_context(|| format!("fetching metadata from {}", opts.brokers))?;
+        .with_context(|| format!("fetching metadata from {}", opts.brokers))
+        .map_err(|e| explain(&consumer, &context, e))?;
     let mut topics: Vec<TopicInfo> = metadata
         .topics()
         .iter()
@@ -96,10 +110,11 @@ pub fn group_lag(
     topic: &str,
     timeout: Duration,
 ) -> anyhow::Result<Vec<PartitionLag>> {
-    let consumer = metadata_consumer(opts, Some(group))?;
+    let (consumer, context) = metadata_consumer(opts, Some(group))?;
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
-        .with_context(|| format!("fetching metadata of {topic}"))?;
+        .with_context(|| format!("fetching metadata of {topic}"))
+        .map_err(|e| explain(&consumer, &context, e))?;
     let mut partitions: Vec<i32> = metadata
         .topics()
         .iter()

@@ -1,26 +1,44 @@
 //! librdkafka client configuration shared by every client streamsre creates.
 
+use crate::security::KafkaSecurity;
 use rdkafka::ClientConfig;
 
-/// Broker list plus arbitrary librdkafka properties from `--kafka-opt key=value`.
+/// Broker list, security settings, and arbitrary librdkafka properties from
+/// `--kafka-opt key=value`.
 ///
 /// The passthrough is applied last, so an operator can override any default streamsre sets
-/// (security settings, fetch sizes, timeouts) without a new flag per property.
+/// (fetch sizes, timeouts, even a security property) without a new flag per property.
 #[derive(Debug, Clone, Default)]
 pub struct KafkaOpts {
     /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
     pub brokers: String,
-    /// Extra properties, applied after streamsre's defaults.
+    /// TLS and SASL, applied after streamsre's defaults and before the passthrough.
+    pub security: KafkaSecurity,
+    /// Extra properties, applied last.
     pub extra: Vec<(String, String)>,
 }
 
 impl KafkaOpts {
-    /// A config with the brokers set, `defaults` applied, then the passthrough.
+    /// Plaintext options for `brokers`, as the local stack and the tests use.
+    pub fn plaintext(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            ..Self::default()
+        }
+    }
+
+    /// A config with the brokers set, `defaults` applied, then security, then the passthrough.
+    ///
+    /// `ClientConfig`'s `Debug` prints every property, the SASL password included: never log
+    /// the result.
     pub fn client_config(&self, defaults: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers);
         for (k, v) in defaults {
             config.set(*k, *v);
+        }
+        for (k, v) in self.security.properties() {
+            config.set(k, v);
         }
         for (k, v) in &self.extra {
             config.set(k, v);
@@ -56,6 +74,7 @@ mod tests {
     fn the_last_override_of_a_key_wins() {
         let opts = KafkaOpts {
             brokers: "b".into(),
+            security: KafkaSecurity::default(),
             extra: vec![
                 ("fetch.max.bytes".into(), "1".into()),
                 ("acks".into(), "all".into()),
@@ -84,11 +103,32 @@ mod tests {
     fn passthrough_overrides_defaults() {
         let opts = KafkaOpts {
             brokers: "b:9092".into(),
+            security: KafkaSecurity::default(),
             extra: vec![("session.timeout.ms".into(), "6000".into())],
         };
         let c = opts.client_config(&[("session.timeout.ms", "45000"), ("acks", "all")]);
         assert_eq!(c.get("session.timeout.ms"), Some("6000"));
         assert_eq!(c.get("acks"), Some("all"));
         assert_eq!(c.get("bootstrap.servers"), Some("b:9092"));
+        assert_eq!(c.get("security.protocol"), None);
+    }
+
+    #[test]
+    fn security_sits_between_defaults_and_the_passthrough() {
+        let mut opts = KafkaOpts::plaintext("b:9093");
+        opts.security = KafkaSecurity {
+            protocol: crate::SecurityProtocol::Ssl,
+            ..Default::default()
+        };
+        assert_eq!(
+            opts.client_config(&[("security.protocol", "plaintext")])
+                .get("security.protocol"),
+            Some("ssl")
+        );
+        opts.extra = vec![("security.protocol".into(), "sasl_ssl".into())];
+        assert_eq!(
+            opts.client_config(&[]).get("security.protocol"),
+            Some("sasl_ssl")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! original key and value and headers saying why, so other tools can consume them too.
 
 use crate::config::KafkaOpts;
+use crate::connection::QuietContext;
 use anyhow::Context;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -49,15 +50,15 @@ pub fn classify_kafka(err: &KafkaError) -> RetryAction {
 
 /// Publishes DLQ records and waits for the broker's acknowledgement.
 pub struct DlqPublisher {
-    producer: FutureProducer,
+    producer: FutureProducer<QuietContext>,
     topic: String,
 }
 
 impl DlqPublisher {
     /// A publisher to `topic`.
     pub fn new(kafka: &KafkaOpts, topic: &str) -> anyhow::Result<Self> {
-        let producer = kafka
-            .client_config(&[
+        let (producer, _) = kafka
+            .create_quiet(&[
                 // A DLQ record must not be lost once we commit past its offset.
                 ("acks", "all"),
                 ("linger.ms", "5"),
@@ -65,7 +66,6 @@ impl DlqPublisher {
                 // Poison values can be large; let the broker, not the client, decide.
                 ("message.max.bytes", "10000000"),
             ])
-            .create()
             .context("creating the DLQ producer")?;
         Ok(Self {
             producer,
@@ -169,13 +169,12 @@ pub async fn replay(
     rate: std::num::NonZeroU32,
 ) -> anyhow::Result<usize> {
     use governor::{Quota, RateLimiter};
-    let producer: FutureProducer = kafka
-        .client_config(&[
+    let (producer, context): (FutureProducer<QuietContext>, _) = kafka
+        .create_quiet(&[
             ("acks", "all"),
             ("linger.ms", "5"),
             ("message.max.bytes", "10000000"),
         ])
-        .create()
         .context("creating the replay producer")?;
     // Paced by a token bucket so a large replay cannot flood the consumer it feeds.
     let limiter = RateLimiter::direct(Quota::per_second(rate));
@@ -211,7 +210,9 @@ pub async fn replay(
         match d.await {
             Ok(Ok(_)) => acked += 1,
             Ok(Err((e, _))) => {
-                anyhow::bail!("replay delivery failed after {acked} acknowledged: {e}")
+                return Err(context.explain(anyhow::anyhow!(
+                    "replay delivery failed after {acked} acknowledged: {e}"
+                )))
             }
             Err(_) => anyhow::bail!("replay producer closed after {acked} acknowledged"),
         }

@@ -8,10 +8,8 @@
 //! somebody else owns the partitions whose lag is not moving.
 
 use crate::config::KafkaOpts;
-use rdkafka::client::ClientContext;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use crate::connection::QuietContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -86,7 +84,8 @@ impl GroupView {
     }
 }
 
-/// A client of its own for DescribeGroups, whose connection errors stay out of the logs: a
+/// A client of its own for DescribeGroups, whose connection errors stay out of the logs (its
+/// [`QuietContext`] routes them to `debug`): a
 /// broker that cannot describe groups drops the connection (Tansu's sqlite storage does), and
 /// librdkafka would report that as "all brokers down" although nothing is down. The failure
 /// reaches the caller as the `Err` of [`GroupDescriber::describe`] instead.
@@ -95,28 +94,11 @@ pub struct GroupDescriber {
     group: String,
 }
 
-/// Routes librdkafka's own log lines and errors to `debug`.
-struct QuietContext;
-
-impl ClientContext for QuietContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        tracing::debug!(?level, fac, log_message, "group describe client");
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        tracing::debug!(%error, reason, "group describe client");
-    }
-}
-
-/// Never subscribes: the client only asks the coordinator, it is not a member.
-impl ConsumerContext for QuietContext {}
-
 impl GroupDescriber {
     /// A describe client for `group` on the brokers of `opts`.
     pub fn new(opts: &KafkaOpts, group: &str) -> anyhow::Result<Self> {
-        let client = opts
-            .client_config(&[("group.id", group), ("enable.auto.commit", "false")])
-            .create_with_context(QuietContext)
+        let (client, _) = opts
+            .create_quiet(&[("group.id", group), ("enable.auto.commit", "false")])
             .map_err(|e| anyhow::anyhow!("creating the group describe client: {e}"))?;
         Ok(Self {
             client,

@@ -5,6 +5,7 @@
 //! never stalls the poll loop and keeps working while the sink is stalled.
 
 use crate::config::KafkaOpts;
+use crate::connection::QuietContext;
 use crate::group::{GroupDescriber, GroupView};
 use crate::heal::{HealAction, SelfHeal};
 use crate::source::KafkaHealth;
@@ -104,15 +105,11 @@ pub fn run_lag_monitor(
     view: SharedLagView,
     stop: CancellationToken,
 ) {
-    let client: BaseConsumer = match config
-        .kafka
-        .client_config(&[
-            ("group.id", config.group.as_str()),
-            ("enable.auto.commit", "false"),
-        ])
-        .create()
-    {
-        Ok(c) => c,
+    let client: BaseConsumer<QuietContext> = match config.kafka.create_quiet(&[
+        ("group.id", config.group.as_str()),
+        ("enable.auto.commit", "false"),
+    ]) {
+        Ok((c, _)) => c,
         Err(e) => {
             tracing::error!(error = %e, "lag monitor: cannot create its Kafka client; lag metrics disabled");
             return;
@@ -151,7 +148,7 @@ pub fn run_lag_monitor(
 /// The lag monitor's state between measurements.
 struct Monitor {
     config: LagConfig,
-    client: BaseConsumer,
+    client: BaseConsumer<QuietContext>,
     describer: Option<GroupDescriber>,
     /// When DescribeGroups last failed, and why: it is asked again only `--stuck-after` later,
     /// so a broker that cannot answer it is not asked every interval.

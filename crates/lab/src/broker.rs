@@ -53,10 +53,7 @@ pub async fn start(children: &mut Children, bin: &str, port: u16) -> Result<Stri
                 e
             }
         })?;
-    let opts = KafkaOpts {
-        brokers: addr.clone(),
-        extra: vec![],
-    };
+    let opts = KafkaOpts::plaintext(addr.clone());
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
         if !children.is_running("broker") {
@@ -94,10 +91,7 @@ mod tests {
         let d = dir("private");
         let mut children = Children::new(&d).unwrap();
         let addr = start(&mut children, TANSU, 0).await.unwrap();
-        let opts = KafkaOpts {
-            brokers: addr.clone(),
-            extra: vec![],
-        };
+        let opts = KafkaOpts::plaintext(addr.clone());
         streamsre_kafka::admin::create_topic(&opts, "lab.private", 3, 1, Duration::from_secs(10))
             .await
             .unwrap();

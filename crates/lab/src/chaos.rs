@@ -159,7 +159,9 @@ pub fn kill(pid_file: &Path) -> anyhow::Result<i32> {
 /// The seed's slow-database drill: with `Some(sleep)`, every insert statement into `reviews`
 /// sleeps that long (a trigger); with `None`, the trigger is removed.
 pub async fn db_slow(database_url: &str, sleep: Option<Duration>) -> anyhow::Result<()> {
-    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+    let client = streamsre_sink::postgres::PgConnectOptions::parse(database_url)
+        .map_err(anyhow::Error::msg)?
+        .connect()
         .await
         .with_context(|| {
             format!(
@@ -167,7 +169,6 @@ pub async fn db_slow(database_url: &str, sleep: Option<Duration>) -> anyhow::Res
                 streamsre_telemetry::redact_url(database_url)
             )
         })?;
-    tokio::spawn(connection);
     match sleep {
         Some(sleep) => {
             let secs = sleep.as_secs_f64();

@@ -208,7 +208,7 @@ pub async fn run(
     tokio::pin!(shutdown);
 
     let metrics = Arc::new(Metrics::new());
-    let health = Arc::new(KafkaHealth::default());
+    let health = Arc::new(KafkaHealth::new(config.source.kafka.security.clone()));
 
     // Serve /healthz and /metrics from the start, so a supervisor sees the process alive (and
     // not ready) while it waits for Postgres.
@@ -232,6 +232,12 @@ pub async fn run(
         http_cancel.cancelled().await
     }));
     tracing::info!(addr = %config.metrics_addr, "serving /healthz /readyz /metrics");
+    tracing::info!(
+        brokers = %config.source.kafka.brokers,
+        security = %config.source.kafka.security.summary(),
+        topic = %config.source.topic,
+        "kafka source"
+    );
     // Readiness as a metric too (dependency_up), so alerts can fire on "not ready" without
     // polling /readyz: the same probe every 2 s, and at once when the state is known to change.
     let readiness_changed = Arc::new(tokio::sync::Notify::new());

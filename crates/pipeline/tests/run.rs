@@ -44,6 +44,7 @@ async fn produce_events(topic: &str, events: &[streamsre_event::Event]) {
 async fn config(topic: &str, db: &TestDb) -> ConsumeConfig {
     let kafka = KafkaOpts {
         brokers: brokers(),
+        security: Default::default(),
         extra: vec![
             ("session.timeout.ms".into(), "6000".into()),
             ("heartbeat.interval.ms".into(), "1000".into()),

@@ -1,10 +1,36 @@
-//! A Tansu broker of one test's own, for tests that stop, restart or replace the broker.
+//! A Tansu broker of one test's own, for tests that stop, restart or replace the broker, or
+//! need a TLS, mTLS or SASL listener.
 
+use crate::tls::CertFiles;
 use crate::{free_addr, unique, wait_for};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use streamsre_kafka::KafkaOpts;
+use streamsre_kafka::{KafkaOpts, KafkaSecurity};
+
+/// How the test broker's one listener is secured. Tansu serves TLS with `--cert/--key`,
+/// SASL (PLAIN and SCRAM) with `--authentication`, and (with the patch in `vendor/`) mTLS with
+/// `TANSU_TLS_CLIENT_CA`.
+#[derive(Debug, Clone, Default)]
+pub struct Listener {
+    /// Server certificate: the listener speaks TLS.
+    pub tls: Option<CertFiles>,
+    /// Clients must present a certificate signed by this CA.
+    pub client_ca: Option<PathBuf>,
+    /// SASL is required. Tansu 0.6's PLAIN accepts any password; SCRAM checks it.
+    pub authentication: bool,
+}
+
+/// A SCRAM user created on the broker before its listener is secured.
+#[derive(Debug, Clone)]
+pub struct ScramUser {
+    /// User name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+    /// `scram256` or `scram512` (Tansu's spelling).
+    pub mechanism: &'static str,
+}
 
 /// A Tansu broker of the test's own (sqlite storage in a temp dir, free port), for tests that
 /// must stop the broker without disturbing other tests. `tansu` comes from `make up`.
@@ -14,6 +40,9 @@ pub struct OwnBroker {
     pub addr: String,
     dir: PathBuf,
     bin: PathBuf,
+    listener: Listener,
+    /// What a client needs to get in; used to wait for the broker and by [`OwnBroker::opts`].
+    client: KafkaSecurity,
 }
 
 /// Tansu 0.6.0 as published, without the coordinator fix the local stack's `tansu` carries
@@ -55,9 +84,46 @@ impl OwnBroker {
             addr,
             dir,
             bin,
+            listener: Listener::default(),
+            client: KafkaSecurity::default(),
         };
         broker.restart().await;
         broker
+    }
+
+    /// A broker whose listener is secured as `listener` says, with `users` created first (on a
+    /// plaintext listener over the same sqlite storage, which keeps them). `client` is what
+    /// [`OwnBroker::opts`] connects with; the broker answers it before this returns.
+    pub async fn start_secure(
+        listener: Listener,
+        users: &[ScramUser],
+        client: KafkaSecurity,
+    ) -> Self {
+        let mut broker = Self::start().await;
+        for user in users {
+            let out = Command::new(&broker.bin)
+                .args(["user", "create", &user.name, &user.password])
+                .args(["--mechanism", user.mechanism])
+                .args(["--broker", &format!("tcp://{}", broker.addr)])
+                .current_dir(&broker.dir)
+                .output()
+                .expect("tansu user create");
+            assert!(
+                out.status.success(),
+                "tansu user create {}: {}",
+                user.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        broker.listener = listener;
+        broker.client = client;
+        broker.restart().await;
+        broker
+    }
+
+    /// The advertised `host:port`; a certificate for this broker names `localhost`.
+    pub fn host_addr(&self) -> String {
+        self.addr.replace("127.0.0.1", "localhost")
     }
 
     /// Total lag of `group` on `topic` on this broker.
@@ -73,7 +139,8 @@ impl OwnBroker {
     /// Options pointing at this broker.
     pub fn opts(&self) -> KafkaOpts {
         KafkaOpts {
-            brokers: self.addr.clone(),
+            brokers: self.host_addr(),
+            security: self.client.clone(),
             extra: vec![],
         }
     }
@@ -89,21 +156,43 @@ impl OwnBroker {
     /// Starts the broker again on the same port and storage, and waits until it answers.
     pub async fn restart(&mut self) {
         self.kill();
-        let url = format!("tcp://{}", self.addr);
-        let child = Command::new(&self.bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
+        // The listener binds the IP; clients are sent to `localhost`, the name the test
+        // certificates carry, so host name verification has something to check.
+        let listen = format!("tcp://{}", self.addr);
+        let advertised = format!("tcp://{}", self.host_addr());
+        let mut command = Command::new(&self.bin);
+        command.args([
+            "broker",
+            "--listener-url",
+            &listen,
+            "--advertised-listener-url",
+            &advertised,
+        ]);
+        if let Some(tls) = &self.listener.tls {
+            command
+                .arg("--cert")
+                .arg(&tls.cert)
+                .arg("--key")
+                .arg(&tls.key);
+        }
+        if let Some(ca) = &self.listener.client_ca {
+            command.env("TANSU_TLS_CLIENT_CA", ca);
+        }
+        if self.listener.authentication {
+            command.arg("--authentication");
+        }
+        let child = command
             // Tansu resolves the sqlite path against its working directory (even with a
             // leading slash), so run it inside the broker's directory with a relative path.
             .args(["--storage-engine", "sqlite://tansu.db"])
             .current_dir(&self.dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // Kept beside the storage while the test runs, for a failing test's author.
+            .stderr(
+                std::fs::File::create(self.dir.join("broker.log"))
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+            )
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(

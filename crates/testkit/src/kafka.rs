@@ -13,10 +13,7 @@ pub fn brokers() -> String {
 /// Kafka options for the stack's broker, without overrides (consumers started by tests add
 /// [`FAST_GROUP_OPTS`]).
 pub fn kafka_opts() -> KafkaOpts {
-    KafkaOpts {
-        brokers: brokers(),
-        extra: vec![],
-    }
+    KafkaOpts::plaintext(brokers())
 }
 
 /// librdkafka overrides every test consumer gets (see ARCHITECTURE.md: Tansu answers a join

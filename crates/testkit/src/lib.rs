@@ -8,7 +8,8 @@
 //!
 //! `kafka` (topics, lag, reading back), `db` (a database per test), `proc` (child processes),
 //! `wait` (conditions with deadlines), `scrape` (HTTP and `/metrics`), `browser` (headless
-//! Chromium), `broker` (a Tansu of the test's own).
+//! Chromium), `broker` (a Tansu of the test's own, optionally with TLS, mTLS or SASL), `tls` (throwaway
+//! CAs and certificates).
 
 #![warn(missing_docs)]
 
@@ -18,9 +19,10 @@ mod db;
 mod kafka;
 mod proc;
 mod scrape;
+mod tls;
 mod wait;
 
-pub use broker::{stock_tansu, OwnBroker};
+pub use broker::{stock_tansu, Listener, OwnBroker, ScramUser};
 pub use browser::Browser;
 pub use db::TestDb;
 pub use kafka::{
@@ -29,6 +31,7 @@ pub use kafka::{
 };
 pub use proc::{free_addr, Proc};
 pub use scrape::{http_get, metric_value, scrape};
+pub use tls::{CertFiles, TestCa};
 pub use wait::wait_for;
 
 /// A short unique suffix for names.

@@ -25,6 +25,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rama::{Context, Service};
 use rsasl::config::SASLConfig;
 use rustls::ServerConfig;
+use tansu_service::TcpContext;
 use std::{
     io::ErrorKind,
     marker::PhantomData,
@@ -265,7 +266,10 @@ where
             Some(ls)
         };
 
-        let _acceptor = self.tls_server_config.clone().map(TlsAcceptor::from);
+        // STREAMSRE PATCH (fourth change): serve TLS when `--cert/--key` are given. Upstream
+        // built this acceptor and never used it (`_acceptor`), so the listener stayed plaintext
+        // whatever the flags said.
+        let acceptor = self.tls_server_config.clone().map(TlsAcceptor::from);
 
         let mut connections = 0;
 
@@ -298,14 +302,27 @@ where
                     stream.set_nodelay(true)?;
 
                     let service = services(
-                        self.cluster_id.as_str(),
                         self.groups.clone(),
                         self.storage.clone(),
                         self.sasl_config.clone()
                     )?;
+                    let (c, _) = c.swap_state(
+                        TcpContext::default().cluster_id(Some(self.cluster_id.clone())),
+                    );
+                    let acceptor = acceptor.clone();
 
                     let handle = set.spawn(async move {
-                            match service.serve(c, stream).await {
+                            let served = match acceptor {
+                                Some(acceptor) => match acceptor.accept(stream).await {
+                                    Ok(tls) => service.serve(c, tls).await,
+                                    Err(error) => {
+                                        debug!(?error, "tls handshake");
+                                        Ok(())
+                                    }
+                                },
+                                None => service.serve(c, stream).await,
+                            };
+                            match served {
                                 Err(Error::Io(ref io))
                                     if io.kind() == ErrorKind::UnexpectedEof
                                         || io.kind() == ErrorKind::BrokenPipe

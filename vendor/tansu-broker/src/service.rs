@@ -18,7 +18,6 @@ use rama::Layer;
 use rsasl::config::SASLConfig;
 use tansu_service::{
     BytesFrameLayer, BytesFrameService, FrameRouteService, TcpBytesLayer, TcpBytesService,
-    TcpContext, TcpContextLayer, TcpContextService,
 };
 use tansu_storage::Storage;
 use tracing::debug;
@@ -29,11 +28,13 @@ pub mod auth;
 pub mod coordinator;
 pub mod storage;
 
-type TcpRouteFrame =
-    TcpContextService<TcpBytesService<BytesFrameService<FrameRouteService<(), Error>>, ()>>;
+// STREAMSRE PATCH (part of the fourth change): the stack ends at `TcpBytesService`, which
+// serves any byte stream, so the broker can hand it a TLS stream; upstream's outer
+// `TcpContextService` accepted only a `TcpStream`. The broker now sets the `TcpContext`
+// (the cluster id) itself.
+type TcpRouteFrame = TcpBytesService<BytesFrameService<FrameRouteService<(), Error>>, ()>;
 
 pub fn services<C, S>(
-    cluster_id: &str,
     coordinator: C,
     storage: S,
     sasl_config: Option<Arc<SASLConfig>>,
@@ -51,7 +52,6 @@ where
         .and_then(|builder| builder.build().map_err(Into::into))
         .map(|route| {
             (
-                TcpContextLayer::new(TcpContext::default().cluster_id(Some(cluster_id.into()))),
                 TcpBytesLayer::default(),
                 BytesFrameLayer::default().with_sasl_config(sasl_config),
             )

@@ -120,18 +120,135 @@ pub struct KafkaArgs {
     /// Bootstrap brokers, comma-separated.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub brokers: String,
-    /// Extra librdkafka property, `key=value`; repeatable (env: `;`-separated).
+    /// TLS and SASL towards the brokers.
+    #[command(flatten)]
+    pub security: KafkaSecurityArgs,
+    /// Extra librdkafka property, `key=value`; repeatable (env: `;`-separated). Applied last,
+    /// after the security flags.
     #[arg(long = "kafka-opt", env = "KAFKA_OPTS", value_delimiter = ';',
           value_parser = parse_kafka_opt, hide_env_values = true)]
     pub kafka_opt: Vec<(String, String)>,
 }
 
 impl KafkaArgs {
-    /// As the library's options type.
-    pub fn opts(&self) -> streamsre_kafka::KafkaOpts {
-        streamsre_kafka::KafkaOpts {
+    /// As the library's options type, after checking the security flags fit together.
+    pub fn opts(&self) -> anyhow::Result<streamsre_kafka::KafkaOpts> {
+        let security = self.security.security();
+        security
+            .validate()
+            .map_err(|e| anyhow::anyhow!("kafka security settings: {e}"))?;
+        if security.ssl_skip_hostname_verification {
+            tracing::warn!(
+                "--ssl-skip-hostname-verification: the broker's certificate is not checked \
+                 against its host name, so anyone holding a certificate from the same CA can \
+                 pose as the broker"
+            );
+        }
+        Ok(streamsre_kafka::KafkaOpts {
             brokers: self.brokers.clone(),
+            security,
             extra: self.kafka_opt.clone(),
+        })
+    }
+}
+
+/// `--security-protocol` and friends: what managed clusters (MSK, Confluent Cloud, Aiven,
+/// Redpanda Cloud) ask for.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaSecurityArgs {
+    /// plaintext, ssl (TLS, mTLS with a client certificate), sasl_plaintext or sasl_ssl.
+    #[arg(
+        long,
+        env = "KAFKA_SECURITY_PROTOCOL",
+        value_enum,
+        default_value = "plaintext"
+    )]
+    pub security_protocol: SecurityProtocolArg,
+    /// SASL mechanism for sasl_ssl / sasl_plaintext.
+    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_enum)]
+    pub sasl_mechanism: Option<SaslMechanismArg>,
+    /// SASL username.
+    #[arg(long, env = "KAFKA_SASL_USERNAME")]
+    pub sasl_username: Option<String>,
+    /// SASL password. Prefer the environment variable: a flag shows in `ps`. Never logged.
+    #[arg(long, env = "KAFKA_SASL_PASSWORD", hide_env_values = true,
+          value_parser = |s: &str| Ok::<_, String>(streamsre_kafka::Secret::new(s)))]
+    pub sasl_password: Option<streamsre_kafka::Secret>,
+    /// PEM file of the CA that signed the brokers' certificates (default: the system's CAs).
+    #[arg(long, env = "KAFKA_SSL_CA_LOCATION")]
+    pub ssl_ca_location: Option<std::path::PathBuf>,
+    /// PEM client certificate, for mTLS.
+    #[arg(long, env = "KAFKA_SSL_CERTIFICATE_LOCATION")]
+    pub ssl_certificate_location: Option<std::path::PathBuf>,
+    /// PEM private key of the client certificate, for mTLS.
+    #[arg(long, env = "KAFKA_SSL_KEY_LOCATION")]
+    pub ssl_key_location: Option<std::path::PathBuf>,
+    /// Accept a broker certificate that does not name the host connected to (logs a warning
+    /// at start). Only for brokers whose certificates lack the address clients use.
+    #[arg(long, env = "KAFKA_SSL_SKIP_HOSTNAME_VERIFICATION")]
+    pub ssl_skip_hostname_verification: bool,
+}
+
+impl KafkaSecurityArgs {
+    fn security(&self) -> streamsre_kafka::KafkaSecurity {
+        streamsre_kafka::KafkaSecurity {
+            protocol: self.security_protocol.into(),
+            sasl_mechanism: self.sasl_mechanism.map(Into::into),
+            sasl_username: self.sasl_username.clone(),
+            sasl_password: self.sasl_password.clone(),
+            ssl_ca_location: self.ssl_ca_location.clone(),
+            ssl_certificate_location: self.ssl_certificate_location.clone(),
+            ssl_key_location: self.ssl_key_location.clone(),
+            ssl_skip_hostname_verification: self.ssl_skip_hostname_verification,
+        }
+    }
+}
+
+/// `--security-protocol` values, spelled as librdkafka spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum SecurityProtocolArg {
+    /// No TLS, no SASL.
+    Plaintext,
+    /// TLS (mTLS with a client certificate).
+    Ssl,
+    /// SASL without TLS.
+    SaslPlaintext,
+    /// SASL over TLS.
+    SaslSsl,
+}
+
+impl From<SecurityProtocolArg> for streamsre_kafka::SecurityProtocol {
+    fn from(p: SecurityProtocolArg) -> Self {
+        match p {
+            SecurityProtocolArg::Plaintext => Self::Plaintext,
+            SecurityProtocolArg::Ssl => Self::Ssl,
+            SecurityProtocolArg::SaslPlaintext => Self::SaslPlaintext,
+            SecurityProtocolArg::SaslSsl => Self::SaslSsl,
+        }
+    }
+}
+
+/// `--sasl-mechanism` values, spelled as Kafka spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SaslMechanismArg {
+    /// Username and password in clear (inside TLS).
+    #[value(name = "PLAIN", alias = "plain")]
+    Plain,
+    /// SCRAM with SHA-256.
+    #[value(name = "SCRAM-SHA-256", alias = "scram-sha-256")]
+    ScramSha256,
+    /// SCRAM with SHA-512.
+    #[value(name = "SCRAM-SHA-512", alias = "scram-sha-512")]
+    ScramSha512,
+}
+
+impl From<SaslMechanismArg> for streamsre_kafka::SaslMechanism {
+    fn from(m: SaslMechanismArg) -> Self {
+        match m {
+            SaslMechanismArg::Plain => Self::Plain,
+            SaslMechanismArg::ScramSha256 => Self::ScramSha256,
+            SaslMechanismArg::ScramSha512 => Self::ScramSha512,
         }
     }
 }

@@ -62,8 +62,9 @@ pub enum DlqCommand {
     Replay {
         #[command(flatten)]
         select: DlqSelect,
+        /// Boxed: the security flags make it the largest variant by far.
         #[command(flatten)]
-        kafka: KafkaArgs,
+        kafka: Box<KafkaArgs>,
         /// Only these record ids (repeatable).
         #[arg(long = "id", env = "DLQ_IDS", value_delimiter = ',')]
         ids: Vec<uuid::Uuid>,

@@ -26,7 +26,7 @@ pub async fn run(command: ChaosCommand) -> anyhow::Result<ExitCode> {
             topic,
             kafka,
         } => {
-            let report = chaos::poison(kafka.opts(), topic, count).await?;
+            let report = chaos::poison(kafka.opts()?, topic, count).await?;
             println!(
                 "chaos: produced {} poison message(s), {} acknowledged",
                 report.sent, report.acked

@@ -11,7 +11,7 @@ use streamsre_retry::{Backoff, RetryPolicy};
 pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let config = ConsumeConfig {
         source: SourceConfig {
-            kafka: args.kafka.opts(),
+            kafka: args.kafka.opts()?,
             topic: args.topic,
             group: args.group,
             commit_interval: args.commit_interval,

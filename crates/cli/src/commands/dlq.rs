@@ -141,7 +141,7 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<ExitCode> {
                 println!("dry run: {} record(s) selected, nothing sent", rows.len());
                 return Ok(ExitCode::SUCCESS);
             }
-            let acked = replay(&kafka.opts(), &topic, &rows, rate).await?;
+            let acked = replay(&kafka.opts()?, &topic, &rows, rate).await?;
             let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
             sink.dlq_mark_replayed(&ids).await?;
             println!("replayed {acked} record(s) to {topic} at up to {rate}/s");

@@ -25,7 +25,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             kafka,
         }) => {
             let created = streamsre_kafka::admin::create_topic(
-                &kafka.opts(),
+                &kafka.opts()?,
                 &name,
                 partitions,
                 replication,
@@ -37,7 +37,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Topic(TopicCommand::List { kafka }) => {
-            let opts = kafka.opts();
+            let opts = kafka.opts()?;
             let topics = tokio::task::spawn_blocking(move || {
                 streamsre_kafka::admin::list_topics(&opts, Duration::from_secs(10))
             })
@@ -62,7 +62,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Lag(args) => {
-            let opts = args.kafka.opts();
+            let opts = args.kafka.opts()?;
             let (group, topic) = (args.group.clone(), args.topic.clone());
             let report = tokio::task::spawn_blocking(move || {
                 streamsre_kafka::admin::group_lag_with_owners(

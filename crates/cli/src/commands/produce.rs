@@ -23,7 +23,7 @@ pub(super) async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     // last step's rate and says so, as an open-model generator must, rather than drop them.
     let schedule = args.schedule.clone();
     let config = LoadConfig {
-        kafka: args.kafka.opts(),
+        kafka: args.kafka.opts()?,
         topic: args.topic.clone(),
         rate: schedule.as_ref().map_or(args.rate, |s| s.steps()[0].rate),
         count: schedule

@@ -5,7 +5,9 @@
 
 use super::{GroupState, SourceShared};
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,18 +50,33 @@ impl SourceContext {
 }
 
 impl ClientContext for SourceContext {
-    fn error(&self, error: KafkaError, reason: &str) {
-        use rdkafka::error::RDKafkaErrorCode;
-        let code = error.rdkafka_error_code();
-        if matches!(
-            code,
-            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::Fatal)
-        ) {
-            self.shared
-                .health
-                .set(GroupState::Failed(format!("{error}: {reason}")));
+    /// librdkafka's log, INFO and up (see `client.rs`): connection failures are classified
+    /// and reported once by health; the lines themselves are debug detail, not retry spam.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if fac == "FAIL" {
+            self.shared.health.observe(None, log_message);
         }
-        tracing::error!(error = %error, reason, "kafka client error");
+        tracing::debug!(?level, fac, log_message, "librdkafka");
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        if self.shared.health.observe(code, reason) {
+            return;
+        }
+        match code {
+            // Already said by a classified line; librdkafka retries on its own.
+            _ if self.shared.health.is_connection_failure(code, reason) => {
+                tracing::debug!(error = %error, reason, "kafka client error")
+            }
+            Some(RDKafkaErrorCode::Fatal) => {
+                self.shared
+                    .health
+                    .set(GroupState::Failed(format!("{error}: {reason}")));
+                tracing::error!(error = %error, reason, "kafka client error");
+            }
+            _ => tracing::error!(error = %error, reason, "kafka client error"),
+        }
     }
 }
 

@@ -166,6 +166,15 @@ pub fn run_source(
                     "evicted from the group: the poll loop did not poll within max.poll.interval.ms"
                 );
             }
+            // A connection failure is classified and reported once by the context; the
+            // poll error repeats it at every retry.
+            Some(Err(e))
+                if shared
+                    .health
+                    .is_connection_failure(e.rdkafka_error_code(), "") =>
+            {
+                tracing::debug!(error = %e, "kafka poll error")
+            }
             Some(Err(e)) => tracing::warn!(error = %e, "kafka poll error"),
             None => {}
         }

@@ -123,10 +123,7 @@ impl Lab {
     pub async fn begin_run(&mut self, name: &str) -> Result<String, Stop> {
         self.run = name.to_string();
         let topic = format!("lab.{name}");
-        let opts = streamsre_kafka::KafkaOpts {
-            brokers: self.brokers.clone(),
-            extra: vec![],
-        };
+        let opts = streamsre_kafka::KafkaOpts::plaintext(self.brokers.clone());
         for t in [topic.clone(), format!("{topic}.dlq")] {
             streamsre_kafka::admin::create_topic(&opts, &t, PARTITIONS, 1, Duration::from_secs(30))
                 .await

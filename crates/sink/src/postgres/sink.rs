@@ -1,12 +1,10 @@
 use super::apply::{self, WritePath};
-use super::{dlq_store, migrate};
+use super::{dlq_store, migrate, PgConnectOptions};
 use crate::{BatchOutcome, DeadLetter, SinkError, ValidEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::borrow::Borrow;
 use std::collections::HashSet;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
-use tokio_postgres::NoTls;
 
 /// Connection settings of the sink.
 #[derive(Debug, Clone)]
@@ -31,13 +29,16 @@ pub struct PgSink {
 impl PgSink {
     /// Builds the pool and checks that a connection can be opened.
     pub async fn connect(config: &PgSinkConfig) -> Result<Self, SinkError> {
-        let mut pg = tokio_postgres::Config::from_str(&config.url)
-            .map_err(|e| SinkError::permanent(format!("invalid DATABASE_URL: {e}")))?;
+        let PgConnectOptions {
+            config: mut pg,
+            tls,
+            ..
+        } = PgConnectOptions::parse(&config.url).map_err(SinkError::permanent)?;
         pg.connect_timeout(config.connect_timeout);
         pg.application_name("streamsre");
         let manager = Manager::from_config(
             pg,
-            NoTls,
+            tls,
             ManagerConfig {
                 // Fast recycling skips a test query per checkout; a broken connection surfaces
                 // as a retriable error on first use and is then dropped by the pool.
