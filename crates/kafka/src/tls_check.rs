@@ -78,7 +78,10 @@ pub fn check(broker: &str, ca: &Path, timeout: Duration) -> Option<Verdict> {
                 cause: Cause::WrongHostCertificate,
                 detail: format!("the certificate does not name {host}"),
             },
-            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => Verdict {
+            // BadSignature: an issuer of the same name, but not the CA in the file.
+            rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::BadSignature,
+            ) => Verdict {
                 cause: Cause::UntrustedCertificate,
                 detail: format!("the certificate's issuer is not in {}", ca.display()),
             },

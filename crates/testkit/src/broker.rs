@@ -9,8 +9,8 @@ use std::time::Duration;
 use streamsre_kafka::{KafkaOpts, KafkaSecurity};
 
 /// How the test broker's one listener is secured. Tansu serves TLS with `--cert/--key`,
-/// SASL (PLAIN and SCRAM) with `--authentication`, and (with the patch in `vendor/`) mTLS with
-/// `TANSU_TLS_CLIENT_CA`.
+/// SASL (PLAIN and SCRAM) with `--authentication`, and mTLS with `--client-ca` (the TLS
+/// listener and `--client-ca` work with the patches in `vendor/`: see tools/tansu/README.md).
 #[derive(Debug, Clone, Default)]
 pub struct Listener {
     /// Server certificate: the listener speaks TLS.
@@ -176,7 +176,7 @@ impl OwnBroker {
                 .arg(&tls.key);
         }
         if let Some(ca) = &self.listener.client_ca {
-            command.env("TANSU_TLS_CLIENT_CA", ca);
+            command.arg("--client-ca").arg(ca);
         }
         if self.listener.authentication {
             command.arg("--authentication");

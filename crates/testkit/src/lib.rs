@@ -9,7 +9,8 @@
 //! `kafka` (topics, lag, reading back), `db` (a database per test), `proc` (child processes),
 //! `wait` (conditions with deadlines), `scrape` (HTTP and `/metrics`), `browser` (headless
 //! Chromium), `broker` (a Tansu of the test's own, optionally with TLS, mTLS or SASL), `tls` (throwaway
-//! CAs and certificates).
+//! CAs and certificates), `pg_server` (a PostgreSQL of the test's own, serving a test CA's
+//! certificate).
 
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ mod broker;
 mod browser;
 mod db;
 mod kafka;
+mod pg_server;
 mod proc;
 mod scrape;
 mod tls;
@@ -29,6 +31,7 @@ pub use kafka::{
     brokers, committed_offsets, create_named_topic, create_topic, kafka_opts, read_topic, review,
     total_lag, ReadRecord, FAST_GROUP_OPTS,
 };
+pub use pg_server::PgServer;
 pub use proc::{free_addr, Proc};
 pub use scrape::{http_get, metric_value, scrape};
 pub use tls::{CertFiles, TestCa};

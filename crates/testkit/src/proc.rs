@@ -102,6 +102,16 @@ impl Proc {
         std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
     }
 
+    /// The file its stderr goes to, for conditions checked while it runs.
+    pub fn stderr_file(&self) -> PathBuf {
+        self.stderr_path.clone()
+    }
+
+    /// Everything it printed on stderr so far (its logs).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
     /// The last lines of its stderr, for failure messages.
     pub fn stderr_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();

@@ -53,6 +53,24 @@ pub fn consumer_at(
     db: &TestDb,
     extra: &[&str],
 ) -> (Proc, String) {
+    consumer_env(
+        topic,
+        group,
+        db,
+        extra,
+        &[("KAFKA_OPTS", FAST_GROUP_OPTS), ("KAFKA_BROKERS", brokers)],
+    )
+}
+
+/// A consumer whose Kafka settings all come from `env` (brokers, security, options), as an
+/// operator would set them.
+pub fn consumer_env(
+    topic: &str,
+    group: &str,
+    db: &TestDb,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Proc, String) {
     let addr = free_addr();
     let dlq = dlq_topic(topic);
     let mut args = vec![
@@ -73,16 +91,9 @@ pub fn consumer_at(
         args.extend_from_slice(&["--debug-addr", "off"]);
     }
     args.extend_from_slice(extra);
-    let proc = Proc::spawn(
-        BIN,
-        "consume",
-        &args,
-        &[
-            ("DATABASE_URL", &db.url),
-            ("KAFKA_OPTS", FAST_GROUP_OPTS),
-            ("KAFKA_BROKERS", brokers),
-        ],
-    );
+    let mut all_env = vec![("DATABASE_URL", db.url.as_str())];
+    all_env.extend_from_slice(env);
+    let proc = Proc::spawn(BIN, "consume", &args, &all_env);
     (proc, addr)
 }
 

@@ -32,8 +32,25 @@ impl From<tokio_postgres::Error> for SinkError {
                 SinkError(classify_sqlstate(db.code().code(), &message))
             }
             // No SQLSTATE: the connection broke, timed out or could not be opened. The server
-            // never judged the data, so trying again on a fresh connection is the right move.
-            None => Self::retriable(format!("connection: {}", with_causes(&err))),
+            // never judged the data, so trying again on a fresh connection is the right move,
+            // unless our own TLS check refused the server: that stays so until the setup
+            // changes.
+            None => {
+                let text = with_causes(&err);
+                if text.contains("invalid peer certificate") {
+                    Self::permanent(format!(
+                        "TLS: the server's certificate was rejected ({text}); check sslrootcert \
+                         (the CA that signed it) and, with sslmode=verify-full, that the host in \
+                         DATABASE_URL is a name the certificate lists"
+                    ))
+                } else if text.contains("server does not support TLS") {
+                    Self::permanent(format!(
+                        "TLS: {text}; use sslmode=prefer or disable, or turn ssl on at the server"
+                    ))
+                } else {
+                    Self::retriable(format!("connection: {text}"))
+                }
+            }
         }
     }
 }
