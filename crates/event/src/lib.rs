@@ -1,6 +1,6 @@
 //! The first stage of the data path after the broker: turns the raw bytes of a Kafka record
-//! into a validated [`Event`], or into an [`InvalidEvent`] whose reason is specific enough to
-//! put in a DLQ record and act on.
+//! (JSON, or Confluent-framed Avro given its writer's schema) into a validated [`Event`], or
+//! into an [`InvalidEvent`] whose reason is specific enough to put in a DLQ record and act on.
 //!
 //! A message that can never be applied becomes a [`DeadLetter`]: the one DLQ record shape the
 //! table, the DLQ topic and the `dlq` commands share.
@@ -11,11 +11,14 @@
 
 #![warn(missing_docs)]
 
+mod avro;
 mod codec;
 mod dead_letter;
 mod model;
 mod validate;
 
+pub use apache_avro::Schema as AvroSchema;
+pub use avro::{confluent_frame, decode_avro, MAGIC_BYTE};
 pub use codec::{decode, encode, DEFAULT_MAX_MESSAGE_BYTES};
 pub use dead_letter::{DeadLetter, SourcePos, DLQ_ID_HEADER};
 pub use model::{Event, ReviewPayload, EVENT_TYPE_REVIEW_CREATED, SCHEMA_VERSION};

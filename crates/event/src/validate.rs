@@ -55,6 +55,19 @@ pub enum InvalidEvent {
     /// The all-zero UUID, which producers use by mistake as "unset".
     #[error("event_id is the nil UUID")]
     NilEventId,
+    /// `--value-format avro`, but the value is not in the Confluent wire format.
+    #[error("not Confluent-framed Avro: {0}")]
+    NotConfluentAvro(String),
+    /// The schema id is not in the registry (it answered 404).
+    #[error("{0}")]
+    UnknownSchema(String),
+    /// The Avro body does not decode with its writer's schema (truncated, corrupt).
+    #[error("{0}")]
+    CorruptAvro(String),
+    /// The writer's schema cannot be read as the event model (a required field is missing,
+    /// or has an incompatible type).
+    #[error("{0}")]
+    UnresolvableSchema(String),
 }
 
 impl InvalidEvent {
@@ -76,6 +89,10 @@ impl InvalidEvent {
             Self::RatingOutOfRange(_) => "rating_out_of_range",
             Self::EmptyField(_) => "empty_field",
             Self::NilEventId => "nil_event_id",
+            Self::NotConfluentAvro(_) => "not_confluent_avro",
+            Self::UnknownSchema(_) => "unknown_schema",
+            Self::CorruptAvro(_) => "corrupt_avro",
+            Self::UnresolvableSchema(_) => "unresolvable_schema",
         }
     }
 

@@ -41,7 +41,11 @@ pub(crate) async fn run_lane(lane: usize, rx: mpsc::Receiver<Fetched>, ctx: Arc<
         })
     };
     let has_room = || ctx.shared.slots.has_room();
-    while let Some((batch, items, permit)) = gatherer.next(|m| ctx.decode(m), &has_room).await {
+    let prepare = |m: &Fetched| ctx.prepare(m);
+    while let Some((batch, items, permit)) = gatherer
+        .next_prepared(|m| ctx.decode(m), prepare, &has_room)
+        .await
+    {
         tracing::trace!(lane, size = batch.len(), "batch gathered");
         ctx.shared
             .metrics
@@ -96,17 +100,35 @@ impl<T> Gatherer<T> {
     /// longer help (the linger has passed, or `has_room` says every sink slot is taken so
     /// nothing new can arrive). While the writer is busy the batch keeps growing instead:
     /// handing over a partial batch then would only make more, smaller transactions.
+    #[cfg(test)]
     pub(crate) async fn next<D>(
         &mut self,
-        mut decode: impl FnMut(&mut T) -> D,
+        decode: impl FnMut(&mut T) -> D,
         has_room: &impl Fn() -> bool,
     ) -> Option<(Vec<T>, Vec<D>, OwnedSemaphorePermit)> {
+        self.next_prepared(decode, |_| std::future::ready(()), has_room)
+            .await
+    }
+
+    /// [`Gatherer::next`], awaiting `prepare(message)` before each decode: what decoding
+    /// needs from elsewhere (an Avro writer's schema from the registry) is fetched there, so
+    /// `decode` stays synchronous. While `prepare` waits, the lane waits.
+    pub(crate) async fn next_prepared<D, P>(
+        &mut self,
+        mut decode: impl FnMut(&mut T) -> D,
+        prepare: impl Fn(&T) -> P,
+        has_room: &impl Fn() -> bool,
+    ) -> Option<(Vec<T>, Vec<D>, OwnedSemaphorePermit)>
+    where
+        P: std::future::Future<Output = ()>,
+    {
         let rules = self.rules;
         // The semaphore is never closed: this only waits for the writer.
         let permit = self.batches.clone().acquire_owned().await.ok()?;
         let mut first = self.rx.recv().await?;
         let mut batch = Vec::with_capacity(rules.batch_size);
         let mut items = Vec::with_capacity(rules.batch_size);
+        prepare(&first).await;
         items.push(decode(&mut first));
         batch.push(first);
         let first_at = tokio::time::Instant::now();
@@ -121,6 +143,7 @@ impl<T> Gatherer<T> {
             tokio::select! {
                 m = self.rx.recv() => match m {
                     Some(mut m) => {
+                        prepare(&m).await;
                         items.push(decode(&mut m));
                         batch.push(m);
                     }

@@ -10,6 +10,7 @@
 mod control;
 mod lane;
 mod probe;
+mod registry;
 mod worker;
 
 use control::{estimate_rate, record_shed, SustainableRate};
@@ -99,6 +100,8 @@ pub struct ConsumeConfig {
     pub batch_linger: Duration,
     /// Messages larger than this go to the DLQ unparsed.
     pub max_message_bytes: usize,
+    /// How message values are encoded.
+    pub value_format: ValueFormat,
     /// Topic that receives DLQ records (with their original key, value and reason headers).
     pub dlq_topic: String,
     /// How transient sink and DLQ failures are retried, and what happens when they persist.
@@ -116,6 +119,20 @@ pub struct ConsumeConfig {
     /// Reads the heap figures from the allocator (the binary owns the allocator), for the
     /// `heap_in_use_bytes` and `allocator_resident_bytes` metrics.
     pub heap_probe: Option<fn() -> Option<streamsre_telemetry::HeapStats>>,
+}
+
+/// The encoding of message values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ValueFormat {
+    /// The event as JSON.
+    #[default]
+    Json,
+    /// The event as Avro in the Confluent wire format; writer schemas from the registry at
+    /// this URL (credentials as userinfo, never logged).
+    Avro {
+        /// Registry base URL.
+        registry_url: String,
+    },
 }
 
 /// Figures from one run, printed by `streamsre consume` when it stops.
@@ -216,11 +233,19 @@ pub async fn run(
         .await
         .with_context(|| format!("binding the metrics address {}", config.metrics_addr))?;
     let lag_view = streamsre_kafka::lag::SharedLagView::default();
+    let registry = match &config.value_format {
+        ValueFormat::Json => None,
+        ValueFormat::Avro { registry_url } => {
+            tracing::info!(registry = %redact_url(registry_url), "values are Confluent Avro");
+            Some(Arc::new(registry::SchemaRegistry::new(registry_url)?))
+        }
+    };
     let probe = Arc::new(probe::Probe::new(
         health.clone(),
         lag_view.clone(),
         config.sink.dependency_name(),
         config.readiness_timeout,
+        registry.clone(),
     ));
     let sustainable = Arc::new(SustainableRate::default());
     let router = streamsre_telemetry::app(metrics.clone(), probe.clone()).merge(control::router(
@@ -308,6 +333,7 @@ pub async fn run(
         shared.clone(),
         latency.clone(),
         cancel.clone(),
+        registry,
     ));
 
     if let Some(probe) = config.heap_probe {

@@ -1,6 +1,7 @@
-//! Readiness: the group is joined or joining, the sink (Postgres or the HTTP service) answers a ping in time, no partition of
+//! Readiness: the group is joined or joining, the schema registry (with Avro values) answers, the sink (Postgres or the HTTP service) answers a ping in time, no partition of
 //! this member is stuck, and no partition with lag has gone without an owner.
 
+use crate::registry::SchemaRegistry;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -19,6 +20,8 @@ pub(crate) struct Probe {
     /// until then "not ready".
     sink: OnceLock<Sink>,
     timeout: Duration,
+    /// With Avro values: the schema registry, a dependency of its own.
+    registry: Option<Arc<SchemaRegistry>>,
 }
 
 impl Probe {
@@ -27,6 +30,7 @@ impl Probe {
         lag: SharedLagView,
         sink_name: &'static str,
         timeout: Duration,
+        registry: Option<Arc<SchemaRegistry>>,
     ) -> Self {
         Self {
             health,
@@ -34,6 +38,7 @@ impl Probe {
             sink_name,
             sink: OnceLock::new(),
             timeout,
+            registry,
         }
     }
 
@@ -77,7 +82,7 @@ impl ReadinessProbe for Probe {
                     Err(e) => (false, e.reason().to_string()),
                 },
             };
-            vec![
+            let mut deps = vec![
                 DependencyStatus {
                     name: "kafka",
                     ok: kafka.0,
@@ -94,7 +99,16 @@ impl ReadinessProbe for Probe {
                     detail: partitions.1,
                 },
                 group,
-            ]
+            ];
+            if let Some(registry) = &self.registry {
+                let (ok, detail) = registry.health();
+                deps.push(DependencyStatus {
+                    name: "schema_registry",
+                    ok,
+                    detail,
+                });
+            }
+            deps
         })
     }
 }

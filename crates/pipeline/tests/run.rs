@@ -78,6 +78,7 @@ async fn config(topic: &str, db: &TestDb) -> ConsumeConfig {
         max_inflight_batches: 2,
         batch_linger: Duration::from_millis(5),
         max_message_bytes: streamsre_event::DEFAULT_MAX_MESSAGE_BYTES,
+        value_format: Default::default(),
         dlq_topic: create_topic(1).await,
         retry: RetryPolicy {
             backoff: Backoff {

@@ -10,7 +10,7 @@
 //! `wait` (conditions with deadlines), `scrape` (HTTP and `/metrics`), `browser` (headless
 //! Chromium), `broker` (a Tansu of the test's own, optionally with TLS, mTLS or SASL), `tls` (throwaway
 //! CAs and certificates), `pg_server` (a PostgreSQL of the test's own, serving a test CA's
-//! certificate).
+//! certificate), `registry` (a schema registry stand-in).
 
 #![warn(missing_docs)]
 
@@ -20,6 +20,7 @@ mod db;
 mod kafka;
 mod pg_server;
 mod proc;
+mod registry;
 mod scrape;
 mod tls;
 mod wait;
@@ -33,6 +34,7 @@ pub use kafka::{
 };
 pub use pg_server::PgServer;
 pub use proc::{free_addr, Proc};
+pub use registry::RegistryStandIn;
 pub use scrape::{http_get, metric_value, scrape};
 pub use tls::{CertFiles, TestCa};
 pub use wait::wait_for;

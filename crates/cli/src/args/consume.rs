@@ -195,6 +195,14 @@ pub struct ConsumeArgs {
     /// Larger message values go to the DLQ without being parsed.
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = streamsre_event::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+    /// How message values are encoded: json, or avro (Confluent wire format: magic byte,
+    /// schema id, Avro body) with --schema-registry-url.
+    #[arg(long, env = "VALUE_FORMAT", value_enum, default_value = "json")]
+    pub value_format: ValueFormatArg,
+    /// Confluent-compatible schema registry for avro values; basic auth as userinfo
+    /// (`https://user:secret@registry:8081`), never logged.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL", hide_env_values = true)]
+    pub schema_registry_url: Option<String>,
     /// Topic that receives DLQ records (original key and value plus reason headers).
     #[arg(long, env = "DLQ_TOPIC", default_value = "events.dlq")]
     pub dlq_topic: String,
@@ -306,6 +314,35 @@ impl From<OnExhaustedArg> for OnExhausted {
         match arg {
             OnExhaustedArg::Wait => Self::Wait,
             OnExhaustedArg::Dlq => Self::Dlq,
+        }
+    }
+}
+
+/// `--value-format` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ValueFormatArg {
+    /// The event as JSON.
+    Json,
+    /// The event as Confluent-framed Avro.
+    Avro,
+}
+
+impl ConsumeArgs {
+    /// The value format, checked against the registry flag.
+    pub fn value_format(&self) -> anyhow::Result<streamsre_pipeline::ValueFormat> {
+        match (self.value_format, &self.schema_registry_url) {
+            (ValueFormatArg::Json, None) => Ok(streamsre_pipeline::ValueFormat::Json),
+            (ValueFormatArg::Json, Some(_)) => {
+                anyhow::bail!("--schema-registry-url is only used with --value-format avro")
+            }
+            (ValueFormatArg::Avro, Some(url)) => Ok(streamsre_pipeline::ValueFormat::Avro {
+                registry_url: url.clone(),
+            }),
+            (ValueFormatArg::Avro, None) => {
+                anyhow::bail!(
+                    "--value-format avro needs --schema-registry-url (or SCHEMA_REGISTRY_URL)"
+                )
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use streamsre_pipeline::{ConsumeConfig, FlowControl, MemoryBudget, RunSummary};
 use streamsre_retry::{Backoff, RetryPolicy};
 
 pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
+    let value_format = args.value_format()?;
     let config = ConsumeConfig {
         source: SourceConfig {
             kafka: args.kafka.opts()?,
@@ -37,6 +38,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         write_path: args.write_path.into(),
         batch_linger: args.batch_linger,
         max_message_bytes: args.max_message_bytes,
+        value_format,
         dlq_topic: args.dlq_topic,
         retry: RetryPolicy {
             backoff: Backoff {

@@ -2,7 +2,9 @@
 //! so a row the sink later rejects still reaches the DLQ byte for byte.
 
 use super::WorkerContext;
-use streamsre_event::{decode, dlq_event_id};
+use crate::registry::Lookup;
+use std::future::Future;
+use streamsre_event::{confluent_frame, decode, decode_avro, dlq_event_id, Event, InvalidEvent};
 use streamsre_kafka::source::Fetched;
 use streamsre_sink::{DeadLetter, SourcePos, ValidEvent};
 
@@ -49,6 +51,38 @@ impl Item {
 }
 
 impl WorkerContext {
+    /// What [`WorkerContext::decode`] needs before it can decode `msg`: with Avro, the
+    /// writer's schema, fetched from the registry unless cached (waiting out an outage).
+    pub(crate) fn prepare(&self, msg: &Fetched) -> impl Future<Output = ()> + 'static {
+        let needed = self.registry.as_ref().and_then(|registry| {
+            let (id, _) =
+                confluent_frame(msg.record.value.as_deref(), self.max_message_bytes).ok()?;
+            registry
+                .cached(id)
+                .is_none()
+                .then(|| (registry.clone(), id))
+        });
+        async move {
+            if let Some((registry, id)) = needed {
+                registry.ensure(id).await;
+            }
+        }
+    }
+
+    /// The value as an event, in the configured format.
+    fn decode_value(&self, value: Option<&[u8]>) -> Result<Event, InvalidEvent> {
+        let Some(registry) = &self.registry else {
+            return decode(value, self.max_message_bytes);
+        };
+        let (id, body) = confluent_frame(value, self.max_message_bytes)?;
+        match registry.cached(id) {
+            Some(Lookup::Found(schema)) => decode_avro(id, &schema, body),
+            Some(Lookup::Unusable(reason)) => Err(InvalidEvent::UnknownSchema(reason)),
+            // `prepare` waits until the registry answered for every id it lets through.
+            None => unreachable!("schema id {id} decoded before the registry answered"),
+        }
+    }
+
     pub(crate) fn decode(&self, msg: &mut Fetched) -> Item {
         // Per-message logs are sampled (1 in 1,000) and only at debug level: at 70k events/s a
         // line per message would cost more than the work itself.
@@ -67,7 +101,7 @@ impl WorkerContext {
         };
         let raw = msg.record.value.take();
         let key = msg.record.key.clone();
-        match decode(raw.as_deref(), self.max_message_bytes) {
+        match self.decode_value(raw.as_deref()) {
             Ok(event) => Item {
                 valid: Some(ValidEvent { event, pos }),
                 dlq: None,

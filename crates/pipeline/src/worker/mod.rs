@@ -13,6 +13,7 @@ mod decode;
 mod write;
 
 use crate::lane::GatherRules;
+use crate::registry::SchemaRegistry;
 use crate::ConsumeConfig;
 pub(crate) use decode::Item;
 use std::sync::{Arc, Mutex};
@@ -70,6 +71,8 @@ pub(crate) struct WorkerContext {
     /// When a lane hands a batch to its writer (see [`crate::lane`]).
     pub(crate) gather: GatherRules,
     max_message_bytes: usize,
+    /// With `--value-format avro`: where writer schemas come from.
+    registry: Option<Arc<SchemaRegistry>>,
     policy: RetryPolicy,
     /// Shared by all lanes: stops every lane from probing a sink that keeps failing.
     breaker: CircuitBreaker,
@@ -91,6 +94,7 @@ impl WorkerContext {
         shared: SourceShared,
         latency: Arc<LatencyStats>,
         cancel: CancellationToken,
+        registry: Option<Arc<SchemaRegistry>>,
     ) -> Self {
         Self {
             sink,
@@ -102,6 +106,7 @@ impl WorkerContext {
                 batches_per_lane: config.max_inflight_batches,
             },
             max_message_bytes: config.max_message_bytes,
+            registry,
             policy: config.retry,
             breaker: CircuitBreaker::new(config.breaker_threshold, config.breaker_open_for),
             shared,
