@@ -6,6 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 .PHONY: build up down demo test lint check-deploy bench sweep profile lab clean-stack
 
 build: ## Release binary
+	scripts/system-deps.sh
 	$(CARGO) build --release --bin streamsre
 
 up: build ## Start (or reuse) Postgres and a Tansu broker; create topics; migrate
@@ -26,6 +27,7 @@ check-deploy: ## Prometheus config, alert rules and the rules' unit tests
 	promtool test rules deploy/prometheus/tests/alerts_test.yml
 
 test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end-to-end tests
+	scripts/system-deps.sh
 	scripts/test-tools.sh
 	$(CARGO) build --bin streamsre
 	scripts/up.sh target/debug/streamsre

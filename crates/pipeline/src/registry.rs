@@ -31,6 +31,8 @@ pub(crate) struct SchemaRegistry {
     cache: Mutex<HashMap<u32, Lookup>>,
     /// The current outage, for `/readyz`; `None` when the last request got an answer.
     outage: Mutex<Option<String>>,
+    /// One fetch at a time: lanes that miss the same id together ask the registry once.
+    fetching: tokio::sync::Mutex<()>,
     backoff: Backoff,
 }
 
@@ -61,6 +63,11 @@ impl SchemaRegistry {
         });
         let _ = base.set_username("");
         let _ = base.set_password(None);
+        // `schemas/ids/{id}` is joined below the base path, as clients resolve it.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -71,6 +78,7 @@ impl SchemaRegistry {
             auth,
             cache: Mutex::new(HashMap::new()),
             outage: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
             backoff: Backoff {
                 base: Duration::from_millis(200),
                 cap: Duration::from_secs(10),
@@ -94,6 +102,10 @@ impl SchemaRegistry {
         let mut rng = rand::rngs::StdRng::from_entropy();
         let mut attempt = 0u32;
         while self.cached(id).is_none() {
+            let _one_at_a_time = self.fetching.lock().await;
+            if self.cached(id).is_some() {
+                break;
+            }
             match self.fetch(id).await {
                 Ok(lookup) => {
                     let recovered = self
@@ -189,4 +201,26 @@ fn error_message(body: &str) -> String {
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
         .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth_and_leave_the_url() {
+        let r = SchemaRegistry::new("https://svc:s%3Acret@registry.example:8081/base").unwrap();
+        assert_eq!(r.auth, Some(("svc".to_string(), "s:cret".to_string())));
+        assert_eq!(r.base.as_str(), "https://registry.example:8081/base/");
+        assert!(SchemaRegistry::new("not a url").is_err());
+    }
+
+    #[test]
+    fn the_registry_error_message_is_read_from_its_json() {
+        assert_eq!(
+            error_message(r#"{"error_code":40403,"message":"Schema 7 not found"}"#),
+            "Schema 7 not found"
+        );
+        assert_eq!(error_message("plain"), "plain");
+    }
 }
