@@ -17,10 +17,12 @@ ADMIN_URL=$(echo "$DATABASE_URL" | sed -E 's#/[^/?]*(\?|$)#/postgres\1#')
 GROUP_OPTS="session.timeout.ms=6000;heartbeat.interval.ms=1000"
 consumer=""
 broker=""
+tls_broker=""
 
 bench_cleanup() {
   [ -n "$consumer" ] && kill -TERM "$consumer" 2>/dev/null || true
   [ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null || true
+  [ -n "$tls_broker" ] && kill -TERM "$tls_broker" 2>/dev/null || true
 }
 
 # Starts the bench's own broker and waits until it answers.
@@ -32,6 +34,35 @@ start_bench_broker() {
   trap bench_cleanup EXIT
   for _ in $(seq 1 60); do "$BIN" topic list --brokers "$BROKER" >/dev/null 2>&1 && return; sleep 0.5; done
   echo "bench: the broker did not answer; see $STACK/bench-tansu.log" >&2
+  exit 1
+}
+
+# Starts a second bench broker, the same memory-storage Tansu with a TLS listener on
+# localhost:$((PORT + 1)), its CA and certificate made here with openssl; prints the
+# environment a client needs (KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_CA_LOCATION) to
+# $STACK/bench-tls/env. TLS only, no SASL: SASL costs one exchange per connection, TLS costs
+# every byte, and memory storage keeps no SCRAM users across the restart that adding them needs.
+start_bench_tls_broker() {
+  local dir=$STACK/bench-tls addr=localhost:$((PORT + 1))
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench-ca \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$dir/broker.key" -out "$dir/broker.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\n' >"$dir/ext"
+  openssl x509 -req -in "$dir/broker.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/ext" -out "$dir/broker.pem" 2>/dev/null
+  echo "bench: starting a memory-storage Tansu with TLS on $addr"
+  tansu broker --listener-url "tcp://127.0.0.1:$((PORT + 1))" --advertised-listener-url "tcp://$addr" \
+    --storage-engine memory://tansu/ --cert "$dir/broker.pem" --key "$dir/broker.key" \
+    >"$STACK/bench-tansu-tls.log" 2>&1 &
+  tls_broker=$!
+  printf 'KAFKA_SECURITY_PROTOCOL=ssl\nKAFKA_SSL_CA_LOCATION=%s\n' "$dir/ca.pem" >"$dir/env"
+  for _ in $(seq 1 60); do
+    env $(cat "$dir/env") "$BIN" topic list --brokers "$addr" >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  echo "bench: the TLS broker did not answer; see $STACK/bench-tansu-tls.log" >&2
   exit 1
 }
 

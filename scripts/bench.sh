@@ -7,6 +7,8 @@
 # Tansu, drained into a fresh database per run (ledger, reviews and the per-key aggregate in
 # one transaction per batch). Runs:
 #   - streamsre with its default flags, and with the best tuned flags from docs/perf/sweep.md;
+#   - streamsre with its default flags over TLS (`--security-protocol ssl`) to a second, TLS
+#     listener of the same kind of broker, reported as a ratio to the plaintext defaults;
 #   - the afternoon Python consumer (scripts/python-consumer, installed into .stack/venv);
 #   - the seed's per-event transaction (--sink-mode single) on 20,000 events;
 #   - the Postgres ceiling: the same SQL on pre-decoded batches straight from Rust, no Kafka
@@ -78,6 +80,18 @@ defaults_eps=$eps defaults_mb=$peak_mb defaults_cpu=$cpu_per_m
 streamsre tuned $TUNED
 tuned_eps=$eps tuned_mb=$peak_mb tuned_cpu=$cpu_per_m
 
+# The same defaults run over TLS: its own broker and topic, the client settings from the env.
+start_bench_tls_broker
+plain_broker=$BROKER plain_topic=$topic
+BROKER=localhost:$((PORT + 1))
+set -a; source "$STACK/bench-tls/env"; set +a
+topic=$(new_topic bench.tls "$N" 1)
+streamsre tls
+tls_eps=$eps tls_mb=$peak_mb tls_cpu=$cpu_per_m
+unset KAFKA_SECURITY_PROTOCOL KAFKA_SSL_CA_LOCATION
+kill -TERM "$tls_broker"; wait "$tls_broker" 2>/dev/null || true; tls_broker=""
+BROKER=$plain_broker topic=$plain_topic
+
 url=$(fresh_db bench_python)
 "$BIN" migrate --database-url "$url" >/dev/null 2>&1
 python_eps=$("$VENV/bin/python" scripts/python-consumer/consumer.py --brokers "$BROKER" --topic "$topic" \
@@ -109,8 +123,8 @@ read -r ceiling_eps _ <"$STACK/bench-ceiling.result"
 printf 'bench: Postgres ceiling  %6.0f events/s  (unnest, 1,000-event batches, as the defaults write)\n' "$ceiling_eps"
 
 r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-printf 'bench: defaults_eps=%.0f tuned_eps=%.0f python_eps=%.0f baseline_eps=%.0f ceiling_eps=%.0f defaults_vs_python=%s defaults_of_ceiling=%s defaults_of_tuned=%s defaults_vs_baseline=%s tuned_vs_baseline=%s defaults_peak_rss_mb=%s tuned_peak_rss_mb=%s defaults_cpu_s_per_m=%s tuned_cpu_s_per_m=%s\n' \
-  "$defaults_eps" "$tuned_eps" "$python_eps" "$baseline_eps" "$ceiling_eps" \
+printf 'bench: defaults_eps=%.0f tuned_eps=%.0f tls_eps=%.0f python_eps=%.0f baseline_eps=%.0f ceiling_eps=%.0f defaults_vs_python=%s defaults_of_ceiling=%s defaults_of_tuned=%s tls_of_defaults=%s defaults_vs_baseline=%s tuned_vs_baseline=%s defaults_peak_rss_mb=%s tuned_peak_rss_mb=%s tls_peak_rss_mb=%s defaults_cpu_s_per_m=%s tuned_cpu_s_per_m=%s tls_cpu_s_per_m=%s\n' \
+  "$defaults_eps" "$tuned_eps" "$tls_eps" "$python_eps" "$baseline_eps" "$ceiling_eps" \
   "$(r "$defaults_eps" "$python_eps")" "$(r "$defaults_eps" "$ceiling_eps")" "$(r "$defaults_eps" "$tuned_eps")" \
-  "$(r "$defaults_eps" "$baseline_eps")" "$(r "$tuned_eps" "$baseline_eps")" \
-  "$defaults_mb" "$tuned_mb" "$defaults_cpu" "$tuned_cpu"
+  "$(r "$tls_eps" "$defaults_eps")" "$(r "$defaults_eps" "$baseline_eps")" "$(r "$tuned_eps" "$baseline_eps")" \
+  "$defaults_mb" "$tuned_mb" "$tls_mb" "$defaults_cpu" "$tuned_cpu" "$tls_cpu"
