@@ -351,6 +351,37 @@ async fn each_connection_failure_names_its_cause_in_one_line_and_in_readyz() {
         "authentication",
     )
     .await;
+    // The one-shot commands say the same, in their error or once in their log.
+    let mut env = env_of(&addr, &bad_password);
+    env.retain(|(k, _)| *k != "KAFKA_OPTS");
+    env.push(("KAFKA_OPTS", "message.timeout.ms=3000".to_string()));
+    let mut topic_list = spawn("topic", &["topic", "list"], &env);
+    assert!(!topic_list
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    assert!(
+        topic_list.stderr().contains("authentication failed"),
+        "{}",
+        topic_list.stderr_tail()
+    );
+    let mut produce = spawn(
+        "produce",
+        &["produce", "--topic", "t", "--count", "5", "--rate", "0"],
+        &env,
+    );
+    assert!(!produce
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    let said = produce
+        .stderr()
+        .lines()
+        .filter(|l| l.contains("authentication failed"))
+        .count();
+    assert_eq!(said, 1, "{}", produce.stderr_tail());
 
     let (other_ca, _other_dir) = test_ca("other");
     let mut unknown_ca = good.clone();

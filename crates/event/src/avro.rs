@@ -8,6 +8,7 @@
 //! `logicalType: uuid`; `ts` an RFC 3339 string or a `timestamp-millis`/`timestamp-micros`
 //! long.
 
+use crate::codec::present_and_bounded;
 use crate::model::Event;
 use crate::validate::{validate, InvalidEvent};
 use apache_avro::types::Value;
@@ -24,17 +25,7 @@ pub fn confluent_frame(
     value: Option<&[u8]>,
     max_bytes: usize,
 ) -> Result<(u32, &[u8]), InvalidEvent> {
-    let bytes = match value {
-        None => return Err(InvalidEvent::MissingValue),
-        Some([]) => return Err(InvalidEvent::EmptyValue),
-        Some(b) => b,
-    };
-    if bytes.len() > max_bytes {
-        return Err(InvalidEvent::TooLarge {
-            size: bytes.len(),
-            max: max_bytes,
-        });
-    }
+    let bytes = present_and_bounded(value, max_bytes)?;
     if bytes[0] != MAGIC_BYTE {
         return Err(InvalidEvent::NotConfluentAvro(format!(
             "first byte is 0x{:02x}, not the magic byte 0x00{}",

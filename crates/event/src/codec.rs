@@ -11,11 +11,12 @@ pub fn encode(event: &Event) -> Vec<u8> {
     serde_json::to_vec(event).expect("Event always serializes to JSON")
 }
 
-/// Decodes and validates one message value.
-///
-/// Checks run cheapest first (absent, size, UTF-8, JSON shape, then field rules) so the reason
-/// reported is the most basic thing wrong with the message.
-pub fn decode(value: Option<&[u8]>, max_bytes: usize) -> Result<Event, InvalidEvent> {
+/// The checks every format makes first: a value is there, is not empty, and is within
+/// `max_bytes` (rejected before parsing, so one huge record cannot make us allocate).
+pub(crate) fn present_and_bounded(
+    value: Option<&[u8]>,
+    max_bytes: usize,
+) -> Result<&[u8], InvalidEvent> {
     let bytes = match value {
         None => return Err(InvalidEvent::MissingValue),
         Some([]) => return Err(InvalidEvent::EmptyValue),
@@ -27,6 +28,15 @@ pub fn decode(value: Option<&[u8]>, max_bytes: usize) -> Result<Event, InvalidEv
             max: max_bytes,
         });
     }
+    Ok(bytes)
+}
+
+/// Decodes and validates one message value.
+///
+/// Checks run cheapest first (absent, size, UTF-8, JSON shape, then field rules) so the reason
+/// reported is the most basic thing wrong with the message.
+pub fn decode(value: Option<&[u8]>, max_bytes: usize) -> Result<Event, InvalidEvent> {
+    let bytes = present_and_bounded(value, max_bytes)?;
     let text = std::str::from_utf8(bytes).map_err(|e| InvalidEvent::NotUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;

@@ -3,15 +3,13 @@
 //! and a good certificate for another host. One handshake, only when such a failure is seen.
 
 use crate::failure::Cause;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use streamsre_tls::rustls::pki_types::ServerName;
+use streamsre_tls::rustls::{self, CertificateError};
+use streamsre_tls::{load_roots, ServerCheck};
 
 /// The verdict on the broker's certificate, with the evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,26 +25,13 @@ pub struct Verdict {
 /// could be had (the failure is then left as librdkafka described it).
 pub fn check(broker: &str, ca: &Path, timeout: Duration) -> Option<Verdict> {
     let (host, _) = broker.rsplit_once(':')?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).ok()? {
-        roots.add(cert.ok()?).ok()?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .ok()?;
+    let roots = load_roots(ca).ok()?;
     let seen = Arc::new(Mutex::new(None));
-    let recorder = Recorder {
-        inner,
-        provider: provider.clone(),
-        seen: seen.clone(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+    let config = ServerCheck::new(Some(roots), true)
         .ok()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(recorder))
-        .with_no_client_auth();
+        .recording(seen.clone())
+        .client_config()
+        .ok()?;
     let name = ServerName::try_from(host.to_string()).ok()?;
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name).ok()?;
     let addr = broker.to_socket_addrs().ok()?.next()?;
@@ -96,64 +81,4 @@ pub fn check(broker: &str, ca: &Path, timeout: Duration) -> Option<Verdict> {
 /// `DnsName("kafka-1")` → `kafka-1`, for messages.
 fn plain_name(debug: &str) -> String {
     debug.replace("DnsName(\"", "").replace("\")", "")
-}
-
-/// Checks like the normal verifier and keeps the result for [`check`].
-#[derive(Debug)]
-struct Recorder {
-    inner: Arc<WebPkiServerVerifier>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-    seen: Arc<Mutex<Option<Result<(), rustls::Error>>>>,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let result =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(result.as_ref().map(|_| ()).map_err(Clone::clone));
-        result
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }

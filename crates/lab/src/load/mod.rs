@@ -231,15 +231,44 @@ impl LoadReport {
     }
 }
 
-/// Counts delivery reports from librdkafka's background thread.
+/// Counts delivery reports from librdkafka's background thread, and says once why the
+/// connection fails (bad credentials, untrusted certificate, …) instead of librdkafka's
+/// retries.
 #[derive(Default)]
 struct DeliveryCounter {
     acked: AtomicU64,
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
+    connection: Option<streamsre_kafka::connection::ConnectionWatch>,
 }
 
-impl ClientContext for DeliveryCounter {}
+impl DeliveryCounter {
+    /// A counter for a producer configured with `kafka`.
+    fn for_client(kafka: &KafkaOpts) -> Self {
+        Self {
+            connection: Some(streamsre_kafka::connection::ConnectionWatch::new(
+                kafka.security.clone(),
+            )),
+            ..Self::default()
+        }
+    }
+}
+
+impl ClientContext for DeliveryCounter {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if let (Some(c), "FAIL") = (&self.connection, fac) {
+            c.observe(None, log_message);
+        }
+        tracing::debug!(?level, fac, log_message, "librdkafka");
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if let Some(c) = &self.connection {
+            c.observe(error.rdkafka_error_code(), reason);
+        }
+        tracing::debug!(%error, reason, "librdkafka error");
+    }
+}
 
 impl ProducerContext for DeliveryCounter {
     type DeliveryOpaque = ();
@@ -295,7 +324,8 @@ pub fn run_load(
             // Give up on a message after 60 s; a failure is counted and fails the run.
             ("message.timeout.ms", "60000"),
         ])
-        .create_with_context(DeliveryCounter::default())
+        .set_log_level(rdkafka::config::RDKafkaLogLevel::Info)
+        .create_with_context(DeliveryCounter::for_client(&config.kafka))
         .with_context(|| format!("creating Kafka producer for {}", config.kafka.brokers))?;
 
     let adaptive = config.rate_override.is_some();
@@ -400,7 +430,8 @@ pub fn send_raw(
             ("linger.ms", "5"),
             ("message.max.bytes", "4000000"),
         ])
-        .create_with_context(DeliveryCounter::default())
+        .set_log_level(rdkafka::config::RDKafkaLogLevel::Info)
+        .create_with_context(DeliveryCounter::for_client(kafka))
         .context("creating Kafka producer")?;
     let start = Instant::now();
     let mut report = LoadReport::default();

@@ -10,15 +10,9 @@
 //! | `verify-ca` | always | chain up to `sslrootcert` |
 //! | `verify-full` | always | chain up to `sslrootcert` and the host name |
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{ring, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use streamsre_tls::{load_roots as load_pem_roots, ServerCheck};
 use tokio_postgres::config::SslMode as DriverSslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -102,13 +96,9 @@ impl PgConnectOptions {
             }
             (None, _) => None,
         };
-        let verifier = Verifier::new(roots, mode == SslMode::VerifyFull)?;
-        let client = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup: {e}"))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+        let client = ServerCheck::new(roots, mode == SslMode::VerifyFull)
+            .and_then(ServerCheck::client_config)
+            .map_err(|e| format!("TLS setup: {e}"))?;
         Ok(Self {
             config,
             tls: MakeRustlsConnect::new(client),
@@ -186,110 +176,8 @@ fn default_root_cert() -> PathBuf {
         .join(".postgresql/root.crt")
 }
 
-fn load_roots(path: &Path) -> Result<RootCertStore, String> {
-    let shown = path.display();
-    let mut roots = RootCertStore::empty();
-    let certs =
-        CertificateDer::pem_file_iter(path).map_err(|e| format!("sslrootcert={shown}: {e}"))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| format!("sslrootcert={shown}: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("sslrootcert={shown}: {e}"))?;
-    }
-    if roots.is_empty() {
-        return Err(format!(
-            "sslrootcert={shown}: no PEM certificate in the file"
-        ));
-    }
-    Ok(roots)
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(ring::default_provider())
-}
-
-/// Checks the server's certificate as `sslmode` says: not at all, the chain only, or the
-/// chain and the name. Signatures on the handshake are always checked.
-#[derive(Debug)]
-struct Verifier {
-    chain: Option<Arc<WebPkiServerVerifier>>,
-    check_name: bool,
-    provider: Arc<CryptoProvider>,
-}
-
-impl Verifier {
-    fn new(roots: Option<RootCertStore>, check_name: bool) -> Result<Self, String> {
-        let provider = provider();
-        let chain = roots
-            .map(|roots| {
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| format!("sslrootcert: {e}"))
-            })
-            .transpose()?;
-        Ok(Self {
-            chain,
-            check_name,
-            provider,
-        })
-    }
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(chain) = &self.chain else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            // The chain is checked before the name, so a name error means the chain was good.
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+fn load_roots(path: &Path) -> Result<streamsre_tls::rustls::RootCertStore, String> {
+    load_pem_roots(path).map_err(|e| format!("sslrootcert={e}"))
 }
 
 #[cfg(test)]
