@@ -86,7 +86,9 @@ plain_broker=$BROKER plain_topic=$topic
 BROKER=localhost:$((PORT + 1))
 set -a; source "$STACK/bench-tls/env"; set +a
 topic=$(new_topic bench.tls "$N" 1)
+plain_pid=$broker broker=$tls_broker # the CPU split counts the broker this run talks to
 streamsre tls
+broker=$plain_pid
 tls_eps=$eps tls_mb=$peak_mb tls_cpu=$cpu_per_m
 unset KAFKA_SECURITY_PROTOCOL KAFKA_SSL_CA_LOCATION
 kill -TERM "$tls_broker"; wait "$tls_broker" 2>/dev/null || true; tls_broker=""
