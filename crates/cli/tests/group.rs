@@ -57,12 +57,7 @@ async fn group_failure(addr: &str) -> Option<String> {
     if code != 503 {
         return None;
     }
-    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-    let group = v["dependencies"]
-        .as_array()?
-        .iter()
-        .find(|d| d["name"] == "group")?
-        .clone();
+    let group = common::readyz_dependency(&body, "group")?;
     (group["ok"] == false).then(|| group["detail"].as_str().unwrap_or_default().to_string())
 }
 

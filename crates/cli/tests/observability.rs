@@ -129,9 +129,7 @@ async fn readyz_turns_503_on_a_stuck_partition_and_recovers() {
         .unwrap()
         .success());
     let body = wait_ready(&addr, 503, "/readyz 503 for stuck partitions").await;
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let deps = json["dependencies"].as_array().unwrap();
-    let by_name = |n: &str| deps.iter().find(|d| d["name"] == n).unwrap().clone();
+    let by_name = |n: &str| readyz_dependency(&body, n).expect("listed");
     assert_eq!(by_name("partitions")["ok"], false, "{body}");
     assert!(by_name("partitions")["detail"]
         .as_str()
@@ -468,14 +466,7 @@ async fn readyz_turns_503_while_the_broker_is_down_and_recovers() {
 
     broker.kill();
     let body = wait_ready(&addr, 503, "/readyz 503 naming kafka").await;
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let kafka = json["dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "kafka")
-        .unwrap()
-        .clone();
+    let kafka = readyz_dependency(&body, "kafka").expect("a kafka dependency");
     assert_eq!(kafka["ok"], false, "{body}");
     eprintln!("broker down: {body}");
     let (health, _) = http_get(&addr, "/healthz").await.unwrap();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_exactly_once, consumer_env, wait_alive, wait_rows, BIN};
+use common::{assert_exactly_once, consumer_env, readyz_dependency, wait_alive, wait_rows, BIN};
 use std::path::PathBuf;
 use std::time::Duration;
 use streamsre_kafka::{KafkaSecurity, SaslMechanism, Secret, SecurityProtocol};
@@ -283,14 +283,7 @@ async fn assert_consumer_explains(env: &[(&'static str, String)], expected: &str
     env.push(("RUST_LOG", "info,streamsre_kafka=debug".to_string()));
     let (mut consumer, addr) = consumer(&unique("sec"), &unique("g"), &db, &env);
     let body = wait_not_ready(&mut consumer, &addr, expected).await;
-    let kafka: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let dep = kafka["dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "kafka")
-        .unwrap()
-        .clone();
+    let dep = readyz_dependency(&body, "kafka").expect("a kafka dependency");
     assert_eq!(dep["ok"], false, "{body}");
     assert!(dep["detail"].as_str().unwrap().contains(label), "{body}");
     let stderr = consumer.stderr_file();

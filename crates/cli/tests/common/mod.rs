@@ -281,6 +281,16 @@ pub async fn wait_serving(addr: &str, proc: &mut Proc) {
     .await;
 }
 
+/// The dependency `name` of a `/readyz` body (`{"name", "ok", "detail"}`), if listed.
+pub fn readyz_dependency(body: &str, name: &str) -> Option<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_str(body).ok()?;
+    json["dependencies"]
+        .as_array()?
+        .iter()
+        .find(|d| d["name"] == name)
+        .cloned()
+}
+
 /// Polls `/readyz` until it answers `code`; returns the body.
 pub async fn wait_ready(addr: &str, code: u16, what: &str) -> String {
     wait_for(what, Duration::from_secs(60), || async {

@@ -6,18 +6,18 @@
 //! how far behind schedule it fell.
 
 mod compression;
+mod delivery;
 pub use compression::Compression;
+use delivery::{fill_counts, DeliveryCounter};
 
 use anyhow::Context;
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamsre_event::{encode, Event, ReviewPayload, EVENT_TYPE_REVIEW_CREATED, SCHEMA_VERSION};
 use streamsre_kafka::KafkaOpts;
@@ -231,68 +231,6 @@ impl LoadReport {
     }
 }
 
-/// Counts delivery reports from librdkafka's background thread, and says once why the
-/// connection fails (bad credentials, untrusted certificate, …) instead of librdkafka's
-/// retries.
-#[derive(Default)]
-struct DeliveryCounter {
-    acked: AtomicU64,
-    failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
-    connection: Option<streamsre_kafka::connection::ConnectionWatch>,
-}
-
-impl DeliveryCounter {
-    /// A counter for a producer configured with `kafka`.
-    fn for_client(kafka: &KafkaOpts) -> Self {
-        Self {
-            connection: Some(streamsre_kafka::connection::ConnectionWatch::new(
-                kafka.security.clone(),
-            )),
-            ..Self::default()
-        }
-    }
-}
-
-impl ClientContext for DeliveryCounter {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        if let (Some(c), "FAIL") = (&self.connection, fac) {
-            c.observe(None, log_message);
-        }
-        tracing::debug!(?level, fac, log_message, "librdkafka");
-    }
-
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        if let Some(c) = &self.connection {
-            c.observe(error.rdkafka_error_code(), reason);
-        }
-        tracing::debug!(%error, reason, "librdkafka error");
-    }
-}
-
-impl ProducerContext for DeliveryCounter {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        match result {
-            Ok(_) => {
-                self.acked.fetch_add(1, Ordering::Relaxed);
-            }
-            Err((err, msg)) => {
-                self.failed.fetch_add(1, Ordering::Relaxed);
-                let mut first = self.first_error.lock().unwrap_or_else(|e| e.into_inner());
-                first.get_or_insert_with(|| {
-                    format!(
-                        "{err} (partition {}, offset {})",
-                        msg.partition(),
-                        msg.offset()
-                    )
-                });
-            }
-        }
-    }
-}
-
 /// Lateness beyond which the generator counts as behind schedule.
 pub const BEHIND_THRESHOLD: Duration = Duration::from_millis(250);
 
@@ -401,17 +339,6 @@ pub fn run_load(
     fill_counts(&mut report, producer.context(), start);
     progress(&report);
     Ok(report)
-}
-
-fn fill_counts(report: &mut LoadReport, counter: &DeliveryCounter, start: Instant) {
-    report.acked = counter.acked.load(Ordering::Relaxed);
-    report.failed = counter.failed.load(Ordering::Relaxed);
-    report.elapsed = start.elapsed();
-    report.first_error = counter
-        .first_error
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
 }
 
 /// A record as raw bytes: optional key, optional value (`None` is a tombstone).
