@@ -1,0 +1,252 @@
+//! A JSON value made into a column's type, or the reason it cannot be. The column types come
+//! from the database's catalog; the rules are those a user of schemaless JSON expects: numbers
+//! from numbers or numeric strings, timestamps from RFC 3339 or epoch milliseconds, uuid from
+//! its text, anything into `jsonb`, and arrays element by element.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// The column types a route can write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnType {
+    /// `text`, `varchar`.
+    Text,
+    /// `smallint`.
+    Int2,
+    /// `integer`.
+    Int4,
+    /// `bigint`.
+    Int8,
+    /// `numeric` (kept as its exact decimal text).
+    Numeric,
+    /// `real`, `double precision`.
+    Float,
+    /// `boolean`.
+    Bool,
+    /// `uuid`.
+    Uuid,
+    /// `timestamptz`.
+    Timestamptz,
+    /// `jsonb`.
+    Jsonb,
+    /// An array of one of these.
+    Array(Box<ColumnType>),
+}
+
+/// A value ready for its column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    /// SQL NULL (a JSON null, or a pointer that found nothing).
+    Null,
+    /// Text.
+    Text(String),
+    /// Any integer type, range-checked for its column.
+    Int(i64),
+    /// Exact decimal text for `numeric`.
+    Numeric(String),
+    /// Floating point.
+    Float(f64),
+    /// Boolean.
+    Bool(bool),
+    /// UUID.
+    Uuid(uuid::Uuid),
+    /// Timestamp.
+    Timestamp(DateTime<Utc>),
+    /// Any JSON, for `jsonb`.
+    Json(Value),
+    /// Array elements.
+    Array(Vec<Typed>),
+}
+
+/// Coerces `value` (`None`: the pointer found nothing) to `ty`. The error is the part of a
+/// DLQ reason after `route.column from /pointer: `, e.g. `"abc" is not numeric`.
+pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(Typed::Null);
+    };
+    let mismatch = |what: &str| format!("{} is not {what}", shown(value));
+    Ok(match ty {
+        ColumnType::Jsonb => Typed::Json(value.clone()),
+        ColumnType::Text => match value {
+            Value::String(s) => Typed::Text(s.clone()),
+            Value::Number(n) => Typed::Text(n.to_string()),
+            Value::Bool(b) => Typed::Text(b.to_string()),
+            _ => return Err(mismatch("text (an object or array needs a jsonb column)")),
+        },
+        ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8 => {
+            let n = integer(value).ok_or_else(|| mismatch("an integer"))?;
+            let (lo, hi, name) = match ty {
+                ColumnType::Int2 => (i64::from(i16::MIN), i64::from(i16::MAX), "smallint"),
+                ColumnType::Int4 => (i64::from(i32::MIN), i64::from(i32::MAX), "integer"),
+                _ => (i64::MIN, i64::MAX, "bigint"),
+            };
+            if n < lo || n > hi {
+                return Err(format!("{n} is out of range for {name}"));
+            }
+            Typed::Int(n)
+        }
+        ColumnType::Numeric => match value {
+            Value::Number(n) => Typed::Numeric(n.to_string()),
+            Value::String(s) if is_decimal(s.trim()) => Typed::Numeric(s.trim().to_string()),
+            _ => return Err(mismatch("numeric")),
+        },
+        ColumnType::Float => match value {
+            Value::Number(n) => Typed::Float(n.as_f64().ok_or_else(|| mismatch("a number"))?),
+            Value::String(s) => Typed::Float(
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| mismatch("a number"))?,
+            ),
+            _ => return Err(mismatch("a number")),
+        },
+        ColumnType::Bool => match value {
+            Value::Bool(b) => Typed::Bool(*b),
+            Value::String(s) if s == "true" => Typed::Bool(true),
+            Value::String(s) if s == "false" => Typed::Bool(false),
+            _ => return Err(mismatch("a boolean")),
+        },
+        ColumnType::Uuid => match value {
+            Value::String(s) => {
+                Typed::Uuid(uuid::Uuid::parse_str(s).map_err(|_| mismatch("a uuid"))?)
+            }
+            _ => return Err(mismatch("a uuid")),
+        },
+        ColumnType::Timestamptz => match value {
+            Value::String(s) => Typed::Timestamp(
+                DateTime::parse_from_rfc3339(s)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| mismatch("an RFC 3339 timestamp"))?,
+            ),
+            Value::Number(_) => {
+                let ms = integer(value).ok_or_else(|| mismatch("epoch milliseconds"))?;
+                Typed::Timestamp(
+                    DateTime::from_timestamp_millis(ms)
+                        .ok_or_else(|| format!("{ms} ms is out of range for timestamptz"))?,
+                )
+            }
+            _ => {
+                return Err(mismatch(
+                    "a timestamp (RFC 3339 text or epoch milliseconds)",
+                ))
+            }
+        },
+        ColumnType::Array(element) => match value {
+            Value::Array(items) => Typed::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| coerce(Some(v), element).map_err(|e| format!("element {i}: {e}")))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(mismatch("an array")),
+        },
+    })
+}
+
+/// An integer from a JSON integer or an integer string (`"42"`); never from `4.2`.
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `-12.50`, `3`, `1e3`: what Postgres' numeric input accepts, minus NaN and infinities.
+fn is_decimal(s: &str) -> bool {
+    !s.is_empty()
+        && s.parse::<f64>().is_ok_and(f64::is_finite)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+}
+
+/// The value as a DLQ reason shows it: JSON, cut to 80 characters.
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use ColumnType::*;
+
+    fn ok(v: Value, ty: ColumnType) -> Typed {
+        coerce(Some(&v), &ty).unwrap()
+    }
+
+    fn err(v: Value, ty: ColumnType) -> String {
+        coerce(Some(&v), &ty).unwrap_err()
+    }
+
+    #[test]
+    fn every_type_from_what_json_producers_send() {
+        assert_eq!(ok(json!("a"), Text), Typed::Text("a".into()));
+        assert_eq!(ok(json!(7), Text), Typed::Text("7".into()));
+        assert_eq!(ok(json!(42), Int4), Typed::Int(42));
+        assert_eq!(ok(json!("42"), Int8), Typed::Int(42));
+        assert_eq!(ok(json!(12.5), Numeric), Typed::Numeric("12.5".into()));
+        assert_eq!(ok(json!("-0.10"), Numeric), Typed::Numeric("-0.10".into()));
+        assert_eq!(ok(json!("2.5"), Float), Typed::Float(2.5));
+        assert_eq!(ok(json!(true), Bool), Typed::Bool(true));
+        assert_eq!(ok(json!("false"), Bool), Typed::Bool(false));
+        let id = "7d1c6f9e-0000-4000-8000-000000000001";
+        assert_eq!(
+            ok(json!(id), Uuid),
+            Typed::Uuid(uuid::Uuid::parse_str(id).unwrap())
+        );
+        let t = ok(json!("2026-01-02T03:04:05+01:00"), Timestamptz);
+        assert_eq!(t, Typed::Timestamp("2026-01-02T02:04:05Z".parse().unwrap()));
+        let t = ok(json!(1_767_225_600_123i64), Timestamptz);
+        assert_eq!(
+            t,
+            Typed::Timestamp(DateTime::from_timestamp_millis(1_767_225_600_123).unwrap())
+        );
+        assert_eq!(ok(json!({"a": [1]}), Jsonb), Typed::Json(json!({"a": [1]})));
+        assert_eq!(
+            ok(json!([1, "2"]), Array(Box::new(Int4))),
+            Typed::Array(vec![Typed::Int(1), Typed::Int(2)])
+        );
+        assert_eq!(coerce(None, &Int4), Ok(Typed::Null));
+        assert_eq!(coerce(Some(&json!(null)), &Uuid), Ok(Typed::Null));
+    }
+
+    #[test]
+    fn every_failure_names_the_value_and_the_type() {
+        assert_eq!(
+            err(json!("not-a-number"), Numeric),
+            r#""not-a-number" is not numeric"#
+        );
+        assert_eq!(err(json!("NaN"), Numeric), r#""NaN" is not numeric"#);
+        assert_eq!(err(json!(4.2), Int4), "4.2 is not an integer");
+        assert_eq!(
+            err(json!(70000), Int2),
+            "70000 is out of range for smallint"
+        );
+        assert_eq!(
+            err(json!(3_000_000_000i64), Int4),
+            "3000000000 is out of range for integer"
+        );
+        assert!(err(json!("yes"), Bool).contains("is not a boolean"));
+        assert!(err(json!("zzz"), Uuid).contains("is not a uuid"));
+        assert!(err(json!("yesterday"), Timestamptz).contains("RFC 3339"));
+        assert!(err(json!({"a": 1}), Text).contains("jsonb"));
+        assert_eq!(
+            err(json!([1, "x"]), Array(Box::new(Int8))),
+            r#"element 1: "x" is not an integer"#
+        );
+        assert!(err(json!(1), Array(Box::new(Int8))).contains("is not an array"));
+        assert!(err(json!("inf"), Float).contains("is not a number"));
+        let long = "x".repeat(500);
+        assert!(
+            err(json!(long), Numeric).chars().count() < 120,
+            "long values are cut"
+        );
+    }
+}
