@@ -3,6 +3,7 @@
 //! are classified (`classify`), and libpq's `sslmode` over rustls (`tls`).
 
 mod apply;
+pub mod catalog;
 mod classify;
 mod dlq_store;
 mod migrate;

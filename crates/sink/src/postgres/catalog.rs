@@ -1,0 +1,139 @@
+//! What the database says a mapping's tables look like: each column's type and the unique
+//! keys, read from the catalog at start, and a route checked against them, so a mapping that
+//! cannot work is refused with one message per problem before anything is consumed.
+
+use crate::SinkError;
+use std::collections::BTreeMap;
+use streamsre_mapping::{ColumnType, Mode, Route};
+
+/// A table as the catalog describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableShape {
+    /// Column name → its type, or the SQL name of a type no JSON value coerces to.
+    pub columns: BTreeMap<String, Result<ColumnType, String>>,
+    /// The column sets of its unique indexes (the primary key included).
+    pub unique_keys: Vec<Vec<String>>,
+}
+
+/// Reads `table` (`name` or `schema.name`, as `to_regclass` resolves it); `None` if it does
+/// not exist.
+pub async fn table_shape(
+    client: &tokio_postgres::Client,
+    table: &str,
+) -> Result<Option<TableShape>, SinkError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let rows = client
+        .query(
+            "SELECT a.attname::text, t.typname::text, coalesce(e.typname::text, ''),
+                    format_type(a.atttypid, a.atttypmod)
+             FROM pg_attribute a
+             JOIN pg_type t ON t.oid = a.atttypid
+             LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&table],
+        )
+        .await?;
+    let columns = rows
+        .iter()
+        .map(|r| {
+            let (name, ty, element, shown): (String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let mapped = if element.is_empty() {
+                scalar(&ty)
+            } else {
+                scalar(&element).map(|e| ColumnType::Array(Box::new(e)))
+            };
+            (name, mapped.ok_or(shown))
+        })
+        .collect();
+    let unique_keys = client
+        .query(
+            "SELECT array_agg(a.attname::text ORDER BY k.ord)
+             FROM pg_index i
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE i.indrelid = to_regclass($1) AND i.indisunique
+             GROUP BY i.indexrelid",
+            &[&table],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get::<_, Vec<String>>(0))
+        .collect();
+    Ok(Some(TableShape {
+        columns,
+        unique_keys,
+    }))
+}
+
+/// The column type for a catalog type name, if JSON values can be coerced to it.
+fn scalar(typname: &str) -> Option<ColumnType> {
+    Some(match typname {
+        "text" | "varchar" | "bpchar" | "name" => ColumnType::Text,
+        "int2" => ColumnType::Int2,
+        "int4" => ColumnType::Int4,
+        "int8" => ColumnType::Int8,
+        "numeric" => ColumnType::Numeric,
+        "float4" | "float8" => ColumnType::Float,
+        "bool" => ColumnType::Bool,
+        "uuid" => ColumnType::Uuid,
+        "timestamptz" => ColumnType::Timestamptz,
+        "jsonb" | "json" => ColumnType::Jsonb,
+        _ => return None,
+    })
+}
+
+/// Every problem with `route` against its table (`None`: the table does not exist).
+pub fn check_route(route: &Route, shape: Option<&TableShape>) -> Vec<String> {
+    let Some(shape) = shape else {
+        return vec![format!("table {} does not exist", route.table)];
+    };
+    let mut problems = Vec::new();
+    for (column, _) in &route.columns {
+        match shape.columns.get(column) {
+            None => problems.push(format!("{} has no column {column}", route.table)),
+            Some(Err(sql_type)) => problems.push(format!(
+                "{}.{column} is {sql_type}, which no JSON value can be coerced to",
+                route.table
+            )),
+            Some(Ok(ty)) => {
+                let numeric = matches!(
+                    ty,
+                    ColumnType::Int2
+                        | ColumnType::Int4
+                        | ColumnType::Int8
+                        | ColumnType::Numeric
+                        | ColumnType::Float
+                );
+                if route.mode == Mode::Increment && !route.key.contains(column) && !numeric {
+                    problems.push(format!(
+                        "increment adds to {}.{column}, which is not numeric",
+                        route.table
+                    ));
+                }
+            }
+        }
+    }
+    if route.mode != Mode::Insert {
+        let mut key = route.key.clone();
+        key.sort();
+        let unique = shape.unique_keys.iter().any(|u| {
+            let mut u = u.clone();
+            u.sort();
+            u == key
+        });
+        if !unique {
+            problems.push(format!(
+                "key {:?} is not a unique constraint of {} (unique keys: {:?})",
+                route.key, route.table, shape.unique_keys
+            ));
+        }
+    }
+    problems
+}
