@@ -86,11 +86,12 @@ impl ConnectionWatch {
             }
         }
         let message = failure.message(&self.security);
-        if !self.log {
-        } else if failure.cause.permanent() {
-            tracing::error!(cause = failure.cause.label(), "kafka: {message}");
-        } else {
-            tracing::warn!(cause = failure.cause.label(), "kafka: {message}");
+        if self.log {
+            if failure.cause.permanent() {
+                tracing::error!(cause = failure.cause.label(), "kafka: {message}");
+            } else {
+                tracing::warn!(cause = failure.cause.label(), "kafka: {message}");
+            }
         }
         *current = Some(failure);
         Some(message)
