@@ -62,6 +62,21 @@ async fn main() -> anyhow::Result<()> {
         keys: 10_000,
         msg_size: args.msg_size,
     });
+    let sink = PgSink::connect(&PgSinkConfig {
+        url: args.database_url.clone(),
+        pool_size: args.connections,
+        connect_timeout: Duration::from_secs(10),
+        write_path,
+    })
+    .await?;
+    sink.migrate().await?;
+    let mapping = streamsre_mapping::parse(streamsre_mapping::REVIEWS_MAPPING)
+        .map_err(|e| anyhow::anyhow!("the review mapping: {e:?}"))?;
+    let sink = sink
+        .with_mapping(&mapping)
+        .await
+        .map_err(|e| anyhow::anyhow!("the review mapping: {e:?}"))?;
+    let plan = sink.plan().expect("with_mapping sets the plan");
     let mut lanes: Vec<Vec<ValidEvent>> = vec![Vec::new(); args.connections];
     for offset in 0..args.events {
         let event = generator.next_event();
@@ -71,18 +86,13 @@ async fn main() -> anyhow::Result<()> {
             partition: lane as i32,
             offset: offset as i64,
         };
-        lanes[lane].push(ValidEvent { event, pos });
+        let mapped = ValidEvent::mapped_review(plan, &event, pos)
+            .map_err(|r| anyhow::anyhow!("{}", r.reason))?
+            .expect("the review mapping routes every generated event");
+        lanes[lane].push(mapped);
     }
     // The key split is uneven (hot keys): the busiest lane bounds the rate, here as anywhere.
     let busiest = lanes.iter().map(Vec::len).max().unwrap_or(0) as f64 / args.events.max(1) as f64;
-    let sink = PgSink::connect(&PgSinkConfig {
-        url: args.database_url.clone(),
-        pool_size: args.connections,
-        connect_timeout: Duration::from_secs(10),
-        write_path,
-    })
-    .await?;
-    sink.migrate().await?;
 
     let started = Instant::now();
     let tasks: Vec<_> = lanes

@@ -47,8 +47,8 @@ pub fn confluent_frame(
     Ok((id, &bytes[5..]))
 }
 
-/// Decodes the Avro `body` written with `writer` (registry id `id`) and validates the event.
-pub fn decode_avro(id: u32, writer: &Schema, body: &[u8]) -> Result<Event, InvalidEvent> {
+/// The record as a JSON document, for a mapping to read with the same pointers as JSON.
+pub fn decode_avro_json(id: u32, writer: &Schema, body: &[u8]) -> Result<Json, InvalidEvent> {
     let mut reader = body;
     let value = apache_avro::from_avro_datum(writer, &mut reader, None).map_err(|e| {
         InvalidEvent::CorruptAvro(format!(
@@ -63,6 +63,12 @@ pub fn decode_avro(id: u32, writer: &Schema, body: &[u8]) -> Result<Event, Inval
     }
     let json = to_json(value)
         .map_err(|e| InvalidEvent::UnresolvableSchema(format!("schema id {id}: {e}")))?;
+    Ok(json)
+}
+
+/// Decodes the Avro `body` written with `writer` (registry id `id`) and validates the event.
+pub fn decode_avro(id: u32, writer: &Schema, body: &[u8]) -> Result<Event, InvalidEvent> {
+    let json = decode_avro_json(id, writer, body)?;
     let event: Event = serde_json::from_value(json).map_err(|e| {
         InvalidEvent::UnresolvableSchema(format!(
             "schema id {id} does not resolve to the event model: {e}"

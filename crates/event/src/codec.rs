@@ -31,6 +31,19 @@ pub(crate) fn present_and_bounded(
     Ok(bytes)
 }
 
+/// Decodes one message value as any JSON document, for a mapping to read: the same checks as
+/// [`decode`] up to the JSON shape, none of the review event's field rules.
+pub fn decode_json(
+    value: Option<&[u8]>,
+    max_bytes: usize,
+) -> Result<serde_json::Value, InvalidEvent> {
+    let bytes = present_and_bounded(value, max_bytes)?;
+    let text = std::str::from_utf8(bytes).map_err(|e| InvalidEvent::NotUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    serde_json::from_str(text).map_err(InvalidEvent::from_json_error)
+}
+
 /// Decodes and validates one message value.
 ///
 /// Checks run cheapest first (absent, size, UTF-8, JSON shape, then field rules) so the reason

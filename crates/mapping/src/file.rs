@@ -45,6 +45,8 @@ pub enum Source {
     Timestamp,
     /// `@header:NAME`.
     Header(String),
+    /// A constant: any TOML value that is not a string (`review_count = 1`).
+    Const(serde_json::Value),
 }
 
 impl Source {
@@ -72,8 +74,8 @@ impl Source {
 /// One route: events of `topic` that pass `when` become rows of `table`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
-    /// Source topic.
-    pub topic: String,
+    /// Source topic; `None` (no `topic`, or `"*"`): every topic the consumer reads.
+    pub topic: Option<String>,
     /// Every pointer must hold one of its values (all must match).
     pub when: Vec<(Pointer, Vec<serde_json::Value>)>,
     /// Target table (optionally `schema.table`).
@@ -137,7 +139,8 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
-    topic: String,
+    #[serde(default)]
+    topic: Option<String>,
     #[serde(default)]
     when: BTreeMap<String, Vec<toml::Value>>,
     table: String,
@@ -146,7 +149,7 @@ struct RawRoute {
     key: Vec<String>,
     #[serde(default)]
     dedup_id: Option<String>,
-    columns: BTreeMap<String, String>,
+    columns: BTreeMap<String, toml::Value>,
 }
 
 /// Reads and checks a mapping file's text; every problem found is returned.
@@ -186,14 +189,20 @@ pub fn parse(text: &str) -> Result<Mapping, Vec<MappingError>> {
         .collect();
     for (i, a) in routes.iter().enumerate() {
         for b in &routes[i + 1..] {
-            if a.table == b.table
-                && a.mode != Mode::Insert
-                && b.mode != Mode::Insert
-                && a.key != b.key
-            {
+            if a.table != b.table {
+                continue;
+            }
+            if a.mode != Mode::Insert && b.mode != Mode::Insert && a.key != b.key {
                 errors.push(MappingError::File(format!(
                     "two routes write {} with different keys ({:?} and {:?}): one table has one conflict target",
                     a.table, a.key, b.key
+                )));
+            } else if a.mode != b.mode || !same_columns(a, b) {
+                // Their rows share one statement per batch (one upsert cannot touch a row twice).
+                errors.push(MappingError::File(format!(
+                    "two routes write {} with different modes or columns: routes into one table \
+                     must agree on mode and columns (widen one route's `when` instead)",
+                    a.table
                 )));
             }
         }
@@ -203,6 +212,10 @@ pub fn parse(text: &str) -> Result<Mapping, Vec<MappingError>> {
     } else {
         Err(errors)
     }
+}
+
+fn same_columns(a: &Route, b: &Route) -> bool {
+    a.columns.len() == b.columns.len() && a.columns.iter().zip(&b.columns).all(|(x, y)| x.0 == y.0)
 }
 
 /// Checks one route; on failure returns its table and every problem.
@@ -219,8 +232,8 @@ fn check_route(r: RawRoute) -> Result<Route, (String, Vec<String>)> {
             None
         }
     };
-    if r.topic.trim().is_empty() {
-        problems.push("topic is empty".to_string());
+    if r.topic.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        problems.push("topic is empty (leave it out, or \"*\", for every topic)".to_string());
     }
     if r.table.trim().is_empty() {
         problems.push("table is empty".to_string());
@@ -247,9 +260,12 @@ fn check_route(r: RawRoute) -> Result<Route, (String, Vec<String>)> {
     };
     let mut columns = Vec::new();
     for (column, source) in r.columns {
-        match Source::parse(&source) {
-            Ok(s) => columns.push((column, s)),
-            Err(e) => problems.push(format!("column {column}: {e}")),
+        match source {
+            toml::Value::String(source) => match Source::parse(&source) {
+                Ok(s) => columns.push((column, s)),
+                Err(e) => problems.push(format!("column {column}: {e}")),
+            },
+            constant => columns.push((column, Source::Const(toml_to_json(constant)))),
         }
     }
     match mode {
@@ -269,7 +285,7 @@ fn check_route(r: RawRoute) -> Result<Route, (String, Vec<String>)> {
     }
     match (mode, problems.is_empty()) {
         (Some(mode), true) => Ok(Route {
-            topic: r.topic,
+            topic: r.topic.filter(|t| t != "*"),
             when,
             table: r.table,
             mode,

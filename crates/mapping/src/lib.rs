@@ -1,19 +1,31 @@
 //! The mapping file (`consume --mapping FILE`): the stage between a decoded event and the sink,
 //! saying which routes an event takes (topic and `when` filters), which table each writes,
 //! how (insert, upsert, increment) and where each column's value comes from (a JSON pointer
-//! into the event, or message metadata such as `@key`).
+//! into the event, message metadata such as `@key`, or a constant).
 //!
-//! This crate parses and checks the file on its own terms, and coerces a JSON value to a
-//! column's type (`coerce`); what needs the database (do the
-//! tables, columns and unique keys exist, can the values be coerced) is checked against the
-//! catalog by the sink. Pure, so every rule is unit-tested.
+//! `file` parses and checks the file on its own terms; `plan` joins it with the column types
+//! the database reported and turns each event into coerced rows (`coerce`) or a DLQ reason;
+//! `sql` writes the one statement a batch runs. What needs the database (do the tables,
+//! columns and unique keys exist) is read and checked by the sink. Pure, so every rule is
+//! unit-tested.
 
 #![warn(missing_docs)]
 
 mod coerce;
 mod file;
+mod plan;
 mod pointer;
+mod sql;
 
 pub use coerce::{coerce, ColumnType, Typed};
 pub use file::{parse, Mapping, MappingError, Mode, Route, Source, Unrouted};
+pub use plan::{ColumnSpec, Meta, Plan, Rejected, Routed, Row, Target};
 pub use pointer::Pointer;
+pub use sql::{
+    is_numeric, param_type, quote, quote_table, stage_ddl, statement, target_stage, RowSource,
+    LEDGER_STAGE,
+};
+
+/// The review pipeline's mapping (`examples/reviews.toml`): what `consume` runs into
+/// Postgres when no `--mapping` is given.
+pub const REVIEWS_MAPPING: &str = include_str!("../../../examples/reviews.toml");

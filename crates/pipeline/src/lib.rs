@@ -102,6 +102,8 @@ pub struct ConsumeConfig {
     pub max_message_bytes: usize,
     /// How message values are encoded.
     pub value_format: ValueFormat,
+    /// Which events become which rows (Postgres sink); checked against the catalog at start.
+    pub mapping: streamsre_mapping::Mapping,
     /// Topic that receives DLQ records (with their original key, value and reason headers).
     pub dlq_topic: String,
     /// How transient sink and DLQ failures are retried, and what happens when they persist.
@@ -166,7 +168,25 @@ pub struct RunSummary {
     pub e2e_p999_ms: Option<f64>,
 }
 
-/// Connects to Postgres and applies migrations, retrying transient failures until `cancel`.
+/// The mapping cannot work against the database's tables: one message per problem. The
+/// consumer refuses to start (exit code 2) before it reads anything.
+#[derive(Debug)]
+pub struct MappingRejected(pub Vec<String>);
+
+impl std::fmt::Display for MappingRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the mapping does not fit the database:")?;
+        for problem in &self.0 {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for MappingRejected {}
+
+/// Connects to Postgres, applies migrations and checks the mapping against the catalog,
+/// retrying transient failures until `cancel`.
 async fn connect_sink(
     config: &ConsumeConfig,
     cancel: &CancellationToken,
@@ -186,7 +206,16 @@ async fn connect_sink(
         }
         .await;
         match result {
-            Ok(sink) => return Ok(sink),
+            Ok(sink) => {
+                let sink = sink
+                    .with_mapping(&config.mapping)
+                    .await
+                    .map_err(MappingRejected)?;
+                for target in sink.plan().map_or(&[][..], |p| &p.targets) {
+                    tracing::info!(table = %target.table, mode = %target.mode, columns = target.columns.len(), "mapping ready");
+                }
+                return Ok(sink);
+            }
             Err(SinkError(RetryAction::DontRetry(reason))) => bail!(
                 "cannot use database {}: {reason}",
                 redact_url(&config.database_url)
@@ -456,7 +485,8 @@ pub async fn run(
     let active = ctx.active_window();
     let finished = metrics.processed_total(Outcome::Success)
         + metrics.processed_total(Outcome::Duplicate)
-        + metrics.processed_total(Outcome::Dlq);
+        + metrics.processed_total(Outcome::Dlq)
+        + metrics.processed_total(Outcome::Unrouted);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let summary = RunSummary {
         consumed: metrics.consumed_total(),

@@ -4,14 +4,74 @@
 use std::time::Duration;
 use streamsre_event::Event;
 pub use streamsre_event::{DeadLetter, SourcePos};
+use streamsre_mapping::{Meta, Plan, Rejected, Routed, Row};
 
-/// A decoded, validated event and its position.
+/// A decoded event ready for a sink, and its position.
 #[derive(Debug, Clone)]
 pub struct ValidEvent {
-    /// The event.
-    pub event: Event,
+    /// The id the ledger deduplicates it under (and its DLQ id, should the sink reject it).
+    pub id: uuid::Uuid,
+    /// What the sink writes.
+    pub body: EventBody,
     /// Where it was read.
     pub pos: SourcePos,
+}
+
+/// What a sink writes for one event.
+#[derive(Debug, Clone)]
+pub enum EventBody {
+    /// Rows for Postgres, one per route the event matched, coerced to their columns.
+    Rows(Vec<Row>),
+    /// The review event itself, for the HTTP sink, which forwards events as they are.
+    Review(Event),
+}
+
+impl ValidEvent {
+    /// The event `doc` (read at `pos`, with `meta`) as `plan` maps it: `Ok(None)` when no
+    /// route takes it and the mapping says skip.
+    pub fn map(
+        plan: &Plan,
+        doc: &serde_json::Value,
+        meta: &Meta<'_>,
+        pos: &SourcePos,
+    ) -> Result<Option<Self>, Rejected> {
+        Ok(match plan.route(doc, meta)? {
+            Routed::Rows { id, rows } => Some(Self {
+                id,
+                body: EventBody::Rows(rows),
+                pos: pos.clone(),
+            }),
+            Routed::Skipped => None,
+        })
+    }
+
+    /// A review event mapped as the consumer maps it (its key as the message key): for
+    /// benchmarks and tests that write without Kafka.
+    pub fn mapped_review(
+        plan: &Plan,
+        event: &Event,
+        pos: SourcePos,
+    ) -> Result<Option<Self>, Rejected> {
+        let doc = serde_json::to_value(event).expect("Event always serializes to JSON");
+        let meta = Meta {
+            topic: &pos.topic,
+            partition: pos.partition,
+            offset: pos.offset,
+            key: Some(event.key.as_bytes()),
+            timestamp_ms: Some(event.ts.timestamp_millis()),
+            headers: &[],
+        };
+        Self::map(plan, &doc, &meta, &pos)
+    }
+
+    /// A review event for the HTTP sink, deduplicated under its own id.
+    pub fn review(event: Event, pos: SourcePos) -> Self {
+        Self {
+            id: event.event_id,
+            body: EventBody::Review(event),
+            pos,
+        }
+    }
 }
 
 /// Counts from one committed sink transaction.

@@ -3,8 +3,8 @@
 //! that can never be applied ([`DeadLetter`]s) in the DLQ table.
 //!
 //! Postgres is exactly-once through the dedup ledger: one transaction inserts the batch's ids
-//! into `processed_events … ON CONFLICT DO NOTHING RETURNING`, then applies the business rows
-//! and the `user_stats` aggregate for the newly inserted ids only, then commits. Only after
+//! into `processed_events … ON CONFLICT DO NOTHING RETURNING`, then writes the rows the
+//! mapping made of the newly inserted ids only (every table, one statement), then commits. Only after
 //! that commit does the caller mark the offsets done, so a crash at any point either loses
 //! nothing (uncommitted offsets are redelivered) or replays events the ledger already knows.
 //! HTTP has no ledger and is at-least-once.
@@ -20,7 +20,7 @@ pub mod http;
 pub mod postgres;
 mod sink;
 
-pub use batch::{BatchOutcome, DeadLetter, SourcePos, ValidEvent};
+pub use batch::{BatchOutcome, DeadLetter, EventBody, SourcePos, ValidEvent};
 pub use error::SinkError;
 pub use http::HttpSink;
 pub use postgres::{migrate, DlqFilter, PgSink, PgSinkConfig, WritePath};

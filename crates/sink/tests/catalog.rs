@@ -62,12 +62,13 @@ async fn routes_are_checked_against_the_catalog() {
     );
     assert_eq!(orders.columns["spot"], Err("point".to_string()));
     assert_eq!(orders.unique_keys, vec![vec!["order_id".to_string()]]);
-    // The orders route is fine; order_stats has no unique key on user_id and increments a text
-    // column; the third table does not exist.
+    assert!(orders.not_null.contains("order_id") && !orders.not_null.contains("status"));
+    assert_eq!(orders.sql_types["tags"], "integer[]");
+    // The orders route is fine; order_stats has no unique key on user_id; the third table does
+    // not exist.
     assert_eq!(
         problems,
         vec![
-            "increment adds to order_stats.last_status, which is not numeric".to_string(),
             "key [\"user_id\"] is not a unique constraint of order_stats (unique keys: [])"
                 .to_string(),
             "table missing_table does not exist".to_string(),

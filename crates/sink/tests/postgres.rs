@@ -8,36 +8,52 @@ use streamsre_sink::{DeadLetter, PgSink, PgSinkConfig, SinkError, SourcePos, Val
 use streamsre_testkit::TestDb;
 use uuid::Uuid;
 
-fn event(i: u32, key: &str, rating: i32) -> ValidEvent {
+/// A review event and where it was read.
+type Review = (Event, SourcePos);
+
+fn review(i: u32, key: &str, rating: i32) -> Review {
     let event_id = Uuid::new_v4();
-    ValidEvent {
-        event: Event {
-            event_id,
-            event_type: "review_created".into(),
-            key: key.into(),
-            ts: Utc::now(),
-            schema_version: 1,
-            payload: ReviewPayload {
-                review_id: format!("rev-{event_id}"),
-                rating,
-                text: format!("review {i}"),
-            },
+    let event = Event {
+        event_id,
+        event_type: "review_created".into(),
+        key: key.into(),
+        ts: Utc::now(),
+        schema_version: 1,
+        payload: ReviewPayload {
+            review_id: format!("rev-{event_id}"),
+            rating,
+            text: format!("review {i}"),
         },
-        pos: SourcePos {
-            topic: "t".into(),
-            partition: (i % 3) as i32,
-            offset: i as i64,
-        },
-    }
+    };
+    let pos = SourcePos {
+        topic: "t".into(),
+        partition: (i % 3) as i32,
+        offset: i as i64,
+    };
+    (event, pos)
 }
 
-fn batch(n: u32) -> Vec<ValidEvent> {
+fn reviews(n: u32) -> Vec<Review> {
     (0..n)
-        .map(|i| event(i, &format!("user:{}", i % 7), (i % 5) as i32 + 1))
+        .map(|i| review(i, &format!("user:{}", i % 7), (i % 5) as i32 + 1))
+        .collect()
+}
+
+/// The reviews as the consumer maps them (the built-in review mapping).
+fn mapped(sink: &PgSink, reviews: &[Review]) -> Vec<ValidEvent> {
+    let plan = sink.plan().expect("the sink has the review mapping");
+    reviews
+        .iter()
+        .map(|(e, pos)| {
+            ValidEvent::mapped_review(plan, e, pos.clone())
+                .unwrap()
+                .unwrap()
+        })
         .collect()
 }
 
 async fn sink(db: &TestDb, pool: usize) -> PgSink {
+    let mapping = streamsre_mapping::parse(streamsre_mapping::REVIEWS_MAPPING).unwrap();
     PgSink::connect(&PgSinkConfig {
         url: db.url.clone(),
         pool_size: pool,
@@ -46,14 +62,18 @@ async fn sink(db: &TestDb, pool: usize) -> PgSink {
     })
     .await
     .expect("connect sink")
+    .with_mapping(&mapping)
+    .await
+    .expect("the review mapping fits the migrated tables")
 }
 
 #[tokio::test]
 async fn applying_the_same_batch_twice_changes_nothing_the_second_time() {
     let db = TestDb::migrated().await;
     let sink = sink(&db, 2).await;
-    let events = batch(200);
-    let expected_rating_sum: i64 = events.iter().map(|e| e.event.payload.rating as i64).sum();
+    let reviews = reviews(200);
+    let expected_rating_sum: i64 = reviews.iter().map(|(e, _)| e.payload.rating as i64).sum();
+    let events = mapped(&sink, &reviews);
 
     let first = sink.apply_batch(&events, &[]).await.unwrap();
     assert_eq!((first.applied, first.duplicates), (200, 0));
@@ -82,7 +102,7 @@ async fn applying_the_same_batch_twice_changes_nothing_the_second_time() {
 async fn a_repeated_event_inside_one_batch_counts_once() {
     let db = TestDb::migrated().await;
     let sink = sink(&db, 1).await;
-    let mut events = batch(10);
+    let mut events = mapped(&sink, &reviews(10));
     events.push(events[3].clone());
     let outcome = sink.apply_batch(&events, &[]).await.unwrap();
     assert_eq!((outcome.applied, outcome.duplicates), (10, 1));
@@ -100,7 +120,7 @@ async fn concurrent_overlapping_batches_count_each_event_once() {
     let sink = sink(&db, 4).await;
     // 1,000 events; four writers each apply an overlapping window of 500, all at once,
     // several rounds, so transactions contend on the same ledger ids and aggregate keys.
-    let events = batch(1000);
+    let events = mapped(&sink, &reviews(1000));
     let mut handles = Vec::new();
     for w in 0..4usize {
         let sink = sink.clone();
@@ -149,11 +169,12 @@ async fn concurrent_overlapping_batches_count_each_event_once() {
 async fn a_constraint_violation_is_permanent_and_names_the_constraint() {
     let db = TestDb::migrated().await;
     let sink = sink(&db, 1).await;
-    let mut events = batch(5);
+    let mut reviews = reviews(5);
     // A different event reusing an existing review id: a data problem, not a duplicate event.
-    let mut clash = event(99, "user:1", 3);
-    clash.event.payload.review_id = events[0].event.payload.review_id.clone();
-    events.push(clash);
+    let mut clash = review(99, "user:1", 3);
+    clash.0.payload.review_id = reviews[0].0.payload.review_id.clone();
+    reviews.push(clash);
+    let events = mapped(&sink, &reviews);
     let err = sink.apply_batch(&events, &[]).await.unwrap_err();
     match &err {
         SinkError(RetryAction::DontRetry(reason)) => {

@@ -195,6 +195,10 @@ pub struct ConsumeArgs {
     /// Larger message values go to the DLQ without being parsed.
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = streamsre_event::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+    /// The mapping file (TOML): which events become which rows in which tables. Without it,
+    /// the review pipeline's mapping (`examples/reviews.toml`, built in).
+    #[arg(long, env = "MAPPING_FILE")]
+    pub mapping: Option<std::path::PathBuf>,
     /// How message values are encoded: json, or avro (Confluent wire format: magic byte,
     /// schema id, Avro body) with --schema-registry-url.
     #[arg(long, env = "VALUE_FORMAT", value_enum, default_value = "json")]

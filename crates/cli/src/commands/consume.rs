@@ -5,11 +5,15 @@ use crate::args::{ConsumeArgs, QueueArg, SummaryFormat};
 use anyhow::Context;
 use std::process::ExitCode;
 use streamsre_kafka::source::SourceConfig;
-use streamsre_pipeline::{ConsumeConfig, FlowControl, MemoryBudget, RunSummary};
+use streamsre_pipeline::{ConsumeConfig, FlowControl, MappingRejected, MemoryBudget, RunSummary};
 use streamsre_retry::{Backoff, RetryPolicy};
 
 pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let value_format = args.value_format()?;
+    let mapping = match super::mapping::load(args.mapping.as_deref()) {
+        Ok(mapping) => mapping,
+        Err(problems) => return Ok(super::mapping::refuse(&problems)),
+    };
     let config = ConsumeConfig {
         source: SourceConfig {
             kafka: args.kafka.opts()?,
@@ -39,6 +43,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         batch_linger: args.batch_linger,
         max_message_bytes: args.max_message_bytes,
         value_format,
+        mapping,
         dlq_topic: args.dlq_topic,
         retry: RetryPolicy {
             backoff: Backoff {
@@ -70,7 +75,13 @@ pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             "--queue unbounded: memory grows without limit under overload (lab use only)"
         );
     }
-    let summary = streamsre_pipeline::run(config, shutdown_signal()).await?;
+    let summary = match streamsre_pipeline::run(config, shutdown_signal()).await {
+        Ok(summary) => summary,
+        Err(e) => match e.downcast_ref::<MappingRejected>() {
+            Some(rejected) => return Ok(super::mapping::refuse(&rejected.0)),
+            None => return Err(e),
+        },
+    };
     match args.summary_format {
         SummaryFormat::Json => println!("{}", serde_json::to_string(&summary)?),
         SummaryFormat::Text => print_consume_summary(&summary),

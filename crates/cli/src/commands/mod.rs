@@ -6,6 +6,7 @@ mod chaos;
 mod consume;
 mod dlq;
 mod lab;
+mod mapping;
 mod produce;
 
 use crate::args::{Command, TopicCommand};

@@ -40,6 +40,8 @@ pub struct Record {
     pub timestamp_ms: Option<i64>,
     /// The DLQ record id a replayed message carries (header `x-streamsre-dlq-id`).
     pub dlq_id: Option<uuid::Uuid>,
+    /// Its headers, for a mapping's `@header:NAME` (empty, without allocating, when none).
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// When the source read it, for processing-duration metrics.
     pub fetched_at: Instant,
 }
@@ -48,7 +50,13 @@ impl Cost for Record {
     /// Its bytes, decoded and raw, plus overhead.
     fn cost(&self) -> usize {
         MemoryBudget::cost(
-            self.key.as_ref().map_or(0, Vec::len) + self.value.as_ref().map_or(0, Vec::len),
+            self.key.as_ref().map_or(0, Vec::len)
+                + self.value.as_ref().map_or(0, Vec::len)
+                + self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+                    .sum::<usize>(),
         )
     }
 }
@@ -69,6 +77,12 @@ impl Record {
                     .and_then(|h| h.value)
                     .and_then(|v| std::str::from_utf8(v).ok())
                     .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            }),
+            headers: m.headers().map_or_else(Vec::new, |headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
             }),
             fetched_at: Instant::now(),
         }

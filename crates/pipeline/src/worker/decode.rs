@@ -1,16 +1,24 @@
-//! Decoding a fetched message into an event to apply or a dead letter, keeping the raw bytes
-//! so a row the sink later rejects still reaches the DLQ byte for byte.
+//! Decoding a fetched message into an event to apply, a dead letter, or a skip: the value
+//! becomes a JSON document (from JSON or Avro), which the mapping's plan turns into rows for
+//! Postgres; the HTTP sink gets the review event itself. The raw bytes are kept so a row the
+//! sink later rejects still reaches the DLQ byte for byte.
 
 use super::WorkerContext;
 use crate::registry::Lookup;
 use std::future::Future;
-use streamsre_event::{confluent_frame, decode, decode_avro, dlq_event_id, Event, InvalidEvent};
+use streamsre_event::{
+    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, dlq_event_id, Event,
+    InvalidEvent,
+};
 use streamsre_kafka::source::Fetched;
-use streamsre_sink::{DeadLetter, SourcePos, ValidEvent};
+use streamsre_mapping::{Meta, Plan};
+use streamsre_sink::{DeadLetter, Sink, SourcePos, ValidEvent};
 
-/// One message of a batch after decoding: either an event to apply or a DLQ record, plus the
-/// raw value and key so a row the sink rejects can still be sent to the DLQ byte for byte.
+/// One message of a batch after decoding: an event to apply, a DLQ record, or neither (a
+/// message the mapping skips), plus the raw value and key so a row the sink rejects can
+/// still be sent to the DLQ byte for byte.
 pub(crate) struct Item {
+    pos: SourcePos,
     pub(super) valid: Option<ValidEvent>,
     pub(super) dlq: Option<DeadLetter>,
     raw: Option<Vec<u8>>,
@@ -21,11 +29,12 @@ pub(crate) struct Item {
 
 impl Item {
     pub(super) fn pos(&self) -> &SourcePos {
-        match (&self.valid, &self.dlq) {
-            (Some(v), _) => &v.pos,
-            (None, Some(d)) => &d.pos,
-            (None, None) => unreachable!("an item is valid or a DLQ record"),
-        }
+        &self.pos
+    }
+
+    /// Matched no route, and the mapping says skip.
+    pub(super) fn skipped(&self) -> bool {
+        self.valid.is_none() && self.dlq.is_none()
     }
 
     /// A DLQ record for this item, failed for `error: reason` after `attempts` attempts.
@@ -33,15 +42,22 @@ impl Item {
         if let Some(d) = &self.dlq {
             return d.clone();
         }
-        let valid = self
-            .valid
-            .as_ref()
-            .expect("an item is valid or a DLQ record");
+        let id = self.valid.as_ref().map_or_else(
+            || {
+                dlq_event_id(
+                    self.raw.as_deref(),
+                    &self.pos.topic,
+                    self.pos.partition,
+                    self.pos.offset,
+                )
+            },
+            |v| v.id,
+        );
         let mut letter = DeadLetter::new(
-            self.dlq_id.unwrap_or(valid.event.event_id),
+            self.dlq_id.unwrap_or(id),
             error,
             format!("{error}: {reason}"),
-            valid.pos.clone(),
+            self.pos.clone(),
         );
         letter.key = self.key.clone();
         letter.value = self.raw.clone();
@@ -69,8 +85,8 @@ impl WorkerContext {
         }
     }
 
-    /// The value as an event, in the configured format.
-    fn decode_value(&self, value: Option<&[u8]>) -> Result<Event, InvalidEvent> {
+    /// The value as a review event, in the configured format (the HTTP sink's path).
+    fn decode_review(&self, value: Option<&[u8]>) -> Result<Event, InvalidEvent> {
         let Some(registry) = &self.registry else {
             return decode(value, self.max_message_bytes);
         };
@@ -81,6 +97,48 @@ impl WorkerContext {
             // `prepare` waits until the registry answered for every id it lets through.
             None => unreachable!("schema id {id} decoded before the registry answered"),
         }
+    }
+
+    /// The value as a JSON document, in the configured format (the mapping's input).
+    fn decode_document(&self, value: Option<&[u8]>) -> Result<serde_json::Value, InvalidEvent> {
+        let Some(registry) = &self.registry else {
+            return decode_json(value, self.max_message_bytes);
+        };
+        let (id, body) = confluent_frame(value, self.max_message_bytes)?;
+        match registry.cached(id) {
+            Some(Lookup::Found(schema)) => decode_avro_json(id, &schema, body),
+            Some(Lookup::Unusable(reason)) => Err(InvalidEvent::UnknownSchema(reason)),
+            None => unreachable!("schema id {id} decoded before the registry answered"),
+        }
+    }
+
+    /// What the sink gets for this message: `Ok(None)` when the mapping skips it, and a DLQ
+    /// `(kind, reason)` when it cannot be applied.
+    fn to_valid(
+        &self,
+        msg: &Fetched,
+        pos: &SourcePos,
+        raw: Option<&[u8]>,
+    ) -> Result<Option<ValidEvent>, (&'static str, String)> {
+        let invalid = |e: InvalidEvent| (e.kind(), e.reason());
+        let plan: Option<&Plan> = match &self.sink {
+            Sink::Postgres(pg) => pg.plan(),
+            Sink::Http(_) => None,
+        };
+        let Some(plan) = plan else {
+            let event = self.decode_review(raw).map_err(invalid)?;
+            return Ok(Some(ValidEvent::review(event, pos.clone())));
+        };
+        let doc = self.decode_document(raw).map_err(invalid)?;
+        let meta = Meta {
+            topic: &pos.topic,
+            partition: pos.partition,
+            offset: pos.offset,
+            key: msg.record.key.as_deref(),
+            timestamp_ms: msg.record.timestamp_ms,
+            headers: &msg.record.headers,
+        };
+        ValidEvent::map(plan, &doc, &meta, pos).map_err(|r| (r.kind, r.reason))
     }
 
     pub(crate) fn decode(&self, msg: &mut Fetched) -> Item {
@@ -101,35 +159,38 @@ impl WorkerContext {
         };
         let raw = msg.record.value.take();
         let key = msg.record.key.clone();
-        match self.decode_value(raw.as_deref()) {
-            Ok(event) => Item {
-                valid: Some(ValidEvent { event, pos }),
+        let dlq_id = msg.record.dlq_id;
+        match self.to_valid(msg, &pos, raw.as_deref()) {
+            Ok(valid) => Item {
+                pos,
+                valid,
                 dlq: None,
                 raw,
                 key,
-                dlq_id: msg.record.dlq_id,
+                dlq_id,
             },
-            Err(invalid) => {
-                let event_id = msg.record.dlq_id.unwrap_or_else(|| {
+            Err((kind, reason)) => {
+                let event_id = dlq_id.unwrap_or_else(|| {
                     dlq_event_id(raw.as_deref(), &pos.topic, pos.partition, pos.offset)
                 });
                 tracing::warn!(
                     partition = pos.partition,
                     offset = pos.offset,
                     %event_id,
-                    reason = %invalid.reason(),
+                    %reason,
                     "invalid message sent to the DLQ"
                 );
                 Item {
-                    valid: None,
                     dlq: Some(DeadLetter {
                         key: key.clone(),
                         value: raw.clone(),
-                        ..DeadLetter::new(event_id, invalid.kind(), invalid.reason(), pos)
+                        ..DeadLetter::new(event_id, kind, reason, pos.clone())
                     }),
+                    pos,
+                    valid: None,
                     raw,
                     key,
-                    dlq_id: msg.record.dlq_id,
+                    dlq_id,
                 }
             }
         }

@@ -154,6 +154,7 @@ impl WorkerContext {
 
     /// Writes one decoded batch end to end and releases its permits.
     pub(crate) async fn process(&self, Decoded { batch, items }: Decoded) {
+        let unrouted = items.iter().filter(|i| i.skipped()).count() as u64;
         let mut result = match self.mode {
             SinkMode::Batch => self.apply_batch(&items).await,
             SinkMode::Single => self.apply_single(&items).await,
@@ -174,6 +175,7 @@ impl WorkerContext {
                 metrics.processed(Outcome::Success, written.applied);
                 metrics.processed(Outcome::Duplicate, written.duplicates);
                 metrics.processed(Outcome::Dlq, written.dlq.len() as u64);
+                metrics.processed(Outcome::Unrouted, unrouted);
                 self.record_latency(&batch);
                 self.check_order(&batch);
             }

@@ -156,8 +156,9 @@ impl WorkerContext {
         let mut written = Written::default();
         for item in items {
             let Some(valid) = &item.valid else {
-                let record = item.dlq.clone().expect("an invalid item has a DLQ record");
-                written.merge(self.write_dlq(vec![record]).await?);
+                if let Some(record) = item.dlq.clone() {
+                    written.merge(self.write_dlq(vec![record]).await?);
+                }
                 continue;
             };
             match self

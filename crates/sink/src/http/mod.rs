@@ -4,7 +4,7 @@
 //! lost is sent again. A `429` is waited out as long as the server asks (its flow control: no
 //! attempt spent, the circuit breaker untouched); a `5xx` is retried with backoff; neither drops.
 
-use crate::{BatchOutcome, SinkError, ValidEvent};
+use crate::{BatchOutcome, EventBody, SinkError, ValidEvent};
 use std::borrow::Borrow;
 use std::time::{Duration, Instant};
 
@@ -92,8 +92,10 @@ impl HttpSink {
     ) -> Result<BatchOutcome, SinkError> {
         let started = Instant::now();
         for chunk in events.chunks(MAX_REQUEST_EVENTS) {
-            let body: Vec<&streamsre_event::Event> =
-                chunk.iter().map(|e| &e.borrow().event).collect();
+            let body: Vec<&streamsre_event::Event> = chunk
+                .iter()
+                .map(|e| review(e.borrow()))
+                .collect::<Result<_, _>>()?;
             self.post("/events/batch", &body).await?;
         }
         Ok(BatchOutcome {
@@ -105,7 +107,7 @@ impl HttpSink {
 
     /// Sends one event on its own (`--sink-mode single`).
     pub async fn apply_single(&self, event: &ValidEvent) -> Result<bool, SinkError> {
-        self.post("/events", &event.event).await.map(|()| true)
+        self.post("/events", review(event)?).await.map(|()| true)
     }
 
     /// Checks that the sink answers `/healthz` within `timeout`.
@@ -125,6 +127,16 @@ impl HttpSink {
                 res.status().as_u16()
             )))
         }
+    }
+}
+
+/// The review event an HTTP request carries.
+fn review(e: &ValidEvent) -> Result<&streamsre_event::Event, SinkError> {
+    match &e.body {
+        EventBody::Review(event) => Ok(event),
+        EventBody::Rows(_) => Err(SinkError::permanent(
+            "the HTTP sink forwards review events; this event was mapped to rows",
+        )),
     }
 }
 

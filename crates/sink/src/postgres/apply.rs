@@ -1,18 +1,23 @@
-//! How a batch of events reaches the tables: the ledger insert, then `reviews` and the per-key
-//! aggregate for the newly inserted ids only, all in one statement inside the caller's
-//! transaction. Two ways to ship the rows, one SQL body:
+//! How a batch's rows reach the tables: the statement the mapping's plan wrote
+//! (`streamsre_mapping::statement`: the ledger insert, then each table's rows for the newly
+//! inserted ids only), run inside the caller's transaction. Two ways to ship the rows, one
+//! SQL body:
 //!
-//! - [`WritePath::Unnest`]: the rows travel as nine array parameters of one prepared
-//!   statement (one round trip).
-//! - [`WritePath::Copy`]: the rows travel by binary `COPY` into a per-connection temporary
-//!   staging table (`ON COMMIT DELETE ROWS`), then the same statement reads the stage.
+//! - [`WritePath::Unnest`]: the rows travel as array parameters of one prepared statement
+//!   (one round trip).
+//! - [`WritePath::Copy`]: the rows travel by binary `COPY` into per-connection temporary
+//!   staging tables (`ON COMMIT DELETE ROWS`), then the same statement reads the stages.
 //!
 //! `make bench` measures both against batch size (`pg_ceiling --write-path`); the README's
 //! Performance section has the figures behind the default.
 
-use crate::{SinkError, ValidEvent};
+use crate::{EventBody, SinkError, ValidEvent};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
+use serde_json::Value;
+use streamsre_mapping::{
+    param_type, stage_ddl, statement, target_stage, Plan, RowSource, Typed, LEDGER_STAGE,
+};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
@@ -23,151 +28,289 @@ pub enum WritePath {
     /// Array parameters of one prepared statement.
     #[default]
     Unnest,
-    /// Binary `COPY` into a temporary staging table, then the same statement.
+    /// Binary `COPY` into temporary staging tables, then the same statement.
     Copy,
 }
 
-/// The statement body after `WITH input AS (<source>)`. Rows are sorted (ids, keys) so
-/// concurrent transactions take row locks in the same order and do not deadlock each other.
-macro_rules! apply_from {
-    ($source:literal) => {
-        concat!(
-            "WITH input AS (",
-            $source,
-            "),
-fresh AS (
-    INSERT INTO processed_events (event_id, processed_at, source_topic, source_partition, source_offset)
-    SELECT event_id, now(), src_topic, src_partition, src_offset FROM input ORDER BY event_id
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
-),
-applied AS (
-    INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)
-    SELECT i.review_id, i.event_id, i.user_key, i.rating, i.text, i.created_at
-    FROM input i JOIN fresh f USING (event_id)
-    RETURNING user_key, rating
-),
-stats AS (
-    INSERT INTO user_stats (user_key, review_count, rating_sum, updated_at)
-    SELECT user_key, count(*), sum(rating), now() FROM applied GROUP BY user_key ORDER BY user_key
-    ON CONFLICT (user_key) DO UPDATE
-        SET review_count = user_stats.review_count + EXCLUDED.review_count,
-            rating_sum   = user_stats.rating_sum + EXCLUDED.rating_sum,
-            updated_at   = EXCLUDED.updated_at
-    RETURNING 1
-)
-SELECT count(*) FROM fresh"
-        )
-    };
+/// A plan's statements, written once when the sink is given the plan.
+pub(super) struct Statements {
+    pub(super) plan: Plan,
+    unnest: String,
+    staged: String,
+    ddl: String,
 }
 
-const APPLY_UNNEST_SQL: &str = apply_from!(
-    "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
-                         $6::timestamptz[], $7::text[], $8::int[], $9::bigint[])
-        AS t(event_id, review_id, user_key, rating, text, created_at, src_topic, src_partition, src_offset)"
-);
+impl Statements {
+    pub(super) fn new(plan: Plan) -> Self {
+        Self {
+            unnest: statement(&plan, RowSource::Unnest),
+            staged: statement(&plan, RowSource::Staged),
+            ddl: stage_ddl(&plan),
+            plan,
+        }
+    }
+}
 
-const APPLY_STAGED_SQL: &str = apply_from!("SELECT * FROM pg_temp.streamsre_stage");
+/// One column's values for a batch, in the element type `param_type` names.
+enum Column {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
+    Uuid(Vec<Option<Uuid>>),
+    Time(Vec<Option<DateTime<Utc>>>),
+    Json(Vec<Option<Value>>),
+}
 
-/// Created once per connection, the first time it stages a batch.
-const CREATE_STAGE_SQL: &str = "CREATE TEMP TABLE IF NOT EXISTS streamsre_stage (
-    event_id uuid, review_id text, user_key text, rating int, text text,
-    created_at timestamptz, src_topic text, src_partition int, src_offset bigint
-) ON COMMIT DELETE ROWS";
+impl Column {
+    fn for_type(param: &str, capacity: usize) -> Self {
+        match param {
+            "int8" => Self::Int(Vec::with_capacity(capacity)),
+            "float8" => Self::Float(Vec::with_capacity(capacity)),
+            "bool" => Self::Bool(Vec::with_capacity(capacity)),
+            "uuid" => Self::Uuid(Vec::with_capacity(capacity)),
+            "timestamptz" => Self::Time(Vec::with_capacity(capacity)),
+            "jsonb" => Self::Json(Vec::with_capacity(capacity)),
+            _ => Self::Text(Vec::with_capacity(capacity)),
+        }
+    }
 
-const COPY_STAGE_SQL: &str = "COPY pg_temp.streamsre_stage (event_id, review_id, user_key, \
-    rating, text, created_at, src_topic, src_partition, src_offset) FROM STDIN BINARY";
+    /// Appends `value`; the plan coerced it for this column, so its variant matches (if not,
+    /// the row is refused rather than written wrong).
+    fn push(&mut self, value: &Typed) -> Result<(), SinkError> {
+        match (self, value) {
+            (Self::Text(v), Typed::Null) => v.push(None),
+            (Self::Int(v), Typed::Null) => v.push(None),
+            (Self::Float(v), Typed::Null) => v.push(None),
+            (Self::Bool(v), Typed::Null) => v.push(None),
+            (Self::Uuid(v), Typed::Null) => v.push(None),
+            (Self::Time(v), Typed::Null) => v.push(None),
+            (Self::Json(v), Typed::Null) => v.push(None),
+            (Self::Text(v), Typed::Text(s) | Typed::Numeric(s)) => v.push(Some(s.clone())),
+            (Self::Int(v), Typed::Int(n)) => v.push(Some(*n)),
+            (Self::Float(v), Typed::Float(f)) => v.push(Some(*f)),
+            (Self::Bool(v), Typed::Bool(b)) => v.push(Some(*b)),
+            (Self::Uuid(v), Typed::Uuid(u)) => v.push(Some(*u)),
+            (Self::Time(v), Typed::Timestamp(t)) => v.push(Some(*t)),
+            (Self::Json(v), Typed::Json(j)) => v.push(Some(j.clone())),
+            (Self::Json(v), Typed::Array(items)) => {
+                v.push(Some(Value::Array(items.iter().map(element_json).collect())))
+            }
+            (_, other) => {
+                return Err(SinkError::permanent(format!(
+                    "value {other:?} does not fit its column's type"
+                )))
+            }
+        }
+        Ok(())
+    }
 
-const STAGE_TYPES: [Type; 9] = [
-    Type::UUID,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT4,
-    Type::TEXT,
-    Type::TIMESTAMPTZ,
-    Type::TEXT,
-    Type::INT4,
-    Type::INT8,
-];
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Self::Text(v) => v,
+            Self::Int(v) => v,
+            Self::Float(v) => v,
+            Self::Bool(v) => v,
+            Self::Uuid(v) => v,
+            Self::Time(v) => v,
+            Self::Json(v) => v,
+        }
+    }
+
+    /// The `i`th value, for a `COPY` row.
+    fn at(&self, i: usize) -> &(dyn ToSql + Sync) {
+        match self {
+            Self::Text(v) => &v[i],
+            Self::Int(v) => &v[i],
+            Self::Float(v) => &v[i],
+            Self::Bool(v) => &v[i],
+            Self::Uuid(v) => &v[i],
+            Self::Time(v) => &v[i],
+            Self::Json(v) => &v[i],
+        }
+    }
+}
+
+/// An array element as the JSON text `jsonb_array_elements_text` turns back into it.
+fn element_json(t: &Typed) -> Value {
+    match t {
+        Typed::Null => Value::Null,
+        Typed::Text(s) | Typed::Numeric(s) => Value::String(s.clone()),
+        Typed::Int(n) => (*n).into(),
+        Typed::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Typed::Bool(b) => (*b).into(),
+        Typed::Uuid(u) => u.to_string().into(),
+        Typed::Timestamp(t) => t.to_rfc3339().into(),
+        // A jsonb element travels as its own JSON text, which the cast to jsonb parses.
+        Typed::Json(j) => j.to_string().into(),
+        Typed::Array(items) => Value::Array(items.iter().map(element_json).collect()),
+    }
+}
+
+/// The batch laid out column by column: the ledger, then each target's rows.
+struct Columns {
+    ids: Vec<Uuid>,
+    topics: Vec<String>,
+    partitions: Vec<i32>,
+    offsets: Vec<i64>,
+    targets: Vec<TargetColumns>,
+}
+
+struct TargetColumns {
+    ids: Vec<Uuid>,
+    ords: Vec<i64>,
+    values: Vec<Column>,
+}
+
+impl Columns {
+    fn new(plan: &Plan, events: &[&ValidEvent]) -> Result<Self, SinkError> {
+        let n = events.len();
+        let mut targets: Vec<TargetColumns> = plan
+            .targets
+            .iter()
+            .map(|t| TargetColumns {
+                ids: Vec::with_capacity(n),
+                ords: Vec::with_capacity(n),
+                values: t
+                    .columns
+                    .iter()
+                    .map(|(_, s)| Column::for_type(param_type(&s.ty), n))
+                    .collect(),
+            })
+            .collect();
+        for (ord, e) in events.iter().enumerate() {
+            let EventBody::Rows(rows) = &e.body else {
+                return Err(SinkError::permanent(
+                    "the Postgres sink writes mapped rows; this event was not mapped",
+                ));
+            };
+            for row in rows {
+                let t = &mut targets[row.target];
+                t.ids.push(e.id);
+                t.ords.push(ord as i64);
+                for (column, value) in t.values.iter_mut().zip(&row.values) {
+                    column.push(value)?;
+                }
+            }
+        }
+        Ok(Self {
+            ids: events.iter().map(|e| e.id).collect(),
+            topics: events.iter().map(|e| e.pos.topic.clone()).collect(),
+            partitions: events.iter().map(|e| e.pos.partition).collect(),
+            offsets: events.iter().map(|e| e.pos.offset).collect(),
+            targets,
+        })
+    }
+
+    /// Every parameter in the statement's order.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&self.ids, &self.topics, &self.partitions, &self.offsets];
+        for t in &self.targets {
+            params.push(&t.ids);
+            params.push(&t.ords);
+            params.extend(t.values.iter().map(Column::as_sql));
+        }
+        params
+    }
+}
 
 /// Applies `events` (ids unique within the batch) inside `tx`; returns how many were new.
 pub(super) async fn apply(
     tx: &Transaction<'_>,
     path: WritePath,
+    statements: &Statements,
     events: &[&ValidEvent],
 ) -> Result<usize, SinkError> {
     if events.is_empty() {
         return Ok(0);
     }
+    let columns = Columns::new(&statements.plan, events)?;
     let fresh: i64 = match path {
-        WritePath::Unnest => unnest(tx, events).await?,
-        WritePath::Copy => staged(tx, events).await?,
+        WritePath::Unnest => {
+            let stmt = tx.prepare_cached(&statements.unnest).await?;
+            tx.query_one(&stmt, &columns.params()).await?.get(0)
+        }
+        WritePath::Copy => {
+            staged(tx, statements, &columns).await?;
+            let stmt = tx.prepare_cached(&statements.staged).await?;
+            tx.query_one(&stmt, &[]).await?.get(0)
+        }
     };
     Ok(fresh as usize)
 }
 
-async fn unnest(tx: &Transaction<'_>, events: &[&ValidEvent]) -> Result<i64, SinkError> {
-    let col = |f: fn(&ValidEvent) -> String| events.iter().map(|e| f(e)).collect::<Vec<_>>();
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event.event_id).collect();
-    let review_ids = col(|e| e.event.payload.review_id.clone());
-    let keys = col(|e| e.event.key.clone());
-    let ratings: Vec<i32> = events.iter().map(|e| e.event.payload.rating).collect();
-    let texts = col(|e| e.event.payload.text.clone());
-    let created: Vec<DateTime<Utc>> = events.iter().map(|e| e.event.ts).collect();
-    let topics = col(|e| e.pos.topic.clone());
-    let partitions: Vec<i32> = events.iter().map(|e| e.pos.partition).collect();
-    let offsets: Vec<i64> = events.iter().map(|e| e.pos.offset).collect();
-    let stmt = tx.prepare_cached(APPLY_UNNEST_SQL).await?;
-    let row = tx
-        .query_one(
-            &stmt,
-            &[
-                &ids,
-                &review_ids,
-                &keys,
-                &ratings,
-                &texts,
-                &created,
-                &topics,
-                &partitions,
-                &offsets,
-            ],
-        )
-        .await?;
-    Ok(row.get(0))
-}
-
-/// Makes sure this connection has its staging table; call outside a transaction (a failed
-/// prepare inside one would abort it). The cached statement that reads the stage is proof it
-/// exists (parsing it resolves the table; parsing the `COPY` does not), so after the first
-/// batch this costs nothing.
-pub(super) async fn prepare_stage(client: &deadpool_postgres::Client) -> Result<(), SinkError> {
-    if client.prepare_cached(APPLY_STAGED_SQL).await.is_err() {
-        client.batch_execute(CREATE_STAGE_SQL).await?;
-        client.prepare_cached(APPLY_STAGED_SQL).await?;
+/// Makes sure this connection has its staging tables; call outside a transaction (a failed
+/// prepare inside one would abort it). The cached statement that reads the stages is proof
+/// they exist (parsing it resolves the tables), so after the first batch this costs nothing.
+pub(super) async fn prepare_stage(
+    client: &deadpool_postgres::Client,
+    statements: &Statements,
+) -> Result<(), SinkError> {
+    if client.prepare_cached(&statements.staged).await.is_err() {
+        client.batch_execute(&statements.ddl).await?;
+        client.prepare_cached(&statements.staged).await?;
     }
     Ok(())
 }
 
-async fn staged(tx: &Transaction<'_>, events: &[&ValidEvent]) -> Result<i64, SinkError> {
-    let copy = tx.prepare_cached(COPY_STAGE_SQL).await?;
+fn copy_type(param: &str) -> Type {
+    match param {
+        "int8" => Type::INT8,
+        "float8" => Type::FLOAT8,
+        "bool" => Type::BOOL,
+        "uuid" => Type::UUID,
+        "timestamptz" => Type::TIMESTAMPTZ,
+        "jsonb" => Type::JSONB,
+        _ => Type::TEXT,
+    }
+}
+
+async fn staged(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    columns: &Columns,
+) -> Result<(), SinkError> {
+    let ledger_types = [Type::UUID, Type::TEXT, Type::INT4, Type::INT8];
+    let copy = format!("COPY pg_temp.{LEDGER_STAGE} FROM STDIN BINARY");
     let sink = tx.copy_in(&copy).await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &STAGE_TYPES));
-    for e in events {
-        let row: [&(dyn ToSql + Sync); 9] = [
-            &e.event.event_id,
-            &e.event.payload.review_id,
-            &e.event.key,
-            &e.event.payload.rating,
-            &e.event.payload.text,
-            &e.event.ts,
-            &e.pos.topic,
-            &e.pos.partition,
-            &e.pos.offset,
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &ledger_types));
+    for i in 0..columns.ids.len() {
+        let row: [&(dyn ToSql + Sync); 4] = [
+            &columns.ids[i],
+            &columns.topics[i],
+            &columns.partitions[i],
+            &columns.offsets[i],
         ];
         writer.as_mut().write(&row).await?;
     }
     writer.finish().await?;
-    let stmt = tx.prepare_cached(APPLY_STAGED_SQL).await?;
-    Ok(tx.query_one(&stmt, &[]).await?.get(0))
+    for (t, (target, values)) in statements
+        .plan
+        .targets
+        .iter()
+        .zip(&columns.targets)
+        .enumerate()
+    {
+        if values.ids.is_empty() {
+            continue;
+        }
+        let mut types = vec![Type::UUID, Type::INT8];
+        types.extend(
+            target
+                .columns
+                .iter()
+                .map(|(_, s)| copy_type(param_type(&s.ty))),
+        );
+        let copy = format!("COPY pg_temp.{} FROM STDIN BINARY", target_stage(t));
+        let sink = tx.copy_in(&copy).await?;
+        let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+        for i in 0..values.ids.len() {
+            let mut row: Vec<&(dyn ToSql + Sync)> = vec![&values.ids[i], &values.ords[i]];
+            row.extend(values.values.iter().map(|c| c.at(i)));
+            writer.as_mut().write(&row).await?;
+        }
+        writer.finish().await?;
+    }
+    Ok(())
 }

@@ -3,16 +3,63 @@
 //! cannot work is refused with one message per problem before anything is consumed.
 
 use crate::SinkError;
-use std::collections::BTreeMap;
-use streamsre_mapping::{ColumnType, Mode, Route};
+use std::collections::{BTreeMap, BTreeSet};
+use streamsre_mapping::{ColumnSpec, ColumnType, Mapping, Mode, Plan, Route};
 
 /// A table as the catalog describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableShape {
     /// Column name → its type, or the SQL name of a type no JSON value coerces to.
     pub columns: BTreeMap<String, Result<ColumnType, String>>,
+    /// Column name → its SQL type as `format_type` prints it.
+    pub sql_types: BTreeMap<String, String>,
+    /// Columns declared `NOT NULL`.
+    pub not_null: BTreeSet<String>,
     /// The column sets of its unique indexes (the primary key included).
     pub unique_keys: Vec<Vec<String>>,
+}
+
+impl TableShape {
+    /// The columns values can be coerced to, as a plan needs them.
+    pub fn specs(&self) -> BTreeMap<String, ColumnSpec> {
+        self.columns
+            .iter()
+            .filter_map(|(name, ty)| {
+                Some((
+                    name.clone(),
+                    ColumnSpec {
+                        ty: ty.clone().ok()?,
+                        sql_type: self.sql_types[name].clone(),
+                        not_null: self.not_null.contains(name),
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Reads every table `mapping` writes, checks each route against it, and joins the two into
+/// the plan the consumer runs; otherwise every problem, one message each.
+pub async fn plan(client: &tokio_postgres::Client, mapping: &Mapping) -> Result<Plan, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut tables = BTreeMap::new();
+    for (i, route) in mapping.routes.iter().enumerate() {
+        let shape = table_shape(client, &route.table)
+            .await
+            .map_err(|e| vec![format!("reading the catalog: {e}")])?;
+        problems.extend(
+            check_route(route, shape.as_ref())
+                .into_iter()
+                .map(|p| format!("route {} ({}): {p}", i + 1, route.table)),
+        );
+        if let Some(shape) = shape {
+            tables.insert(route.table.clone(), shape.specs());
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Plan::new(mapping, &tables).map_err(|e| vec![e])
 }
 
 /// Reads `table` (`name` or `schema.name`, as `to_regclass` resolves it); `None` if it does
@@ -31,7 +78,7 @@ pub async fn table_shape(
     let rows = client
         .query(
             "SELECT a.attname::text, t.typname::text, coalesce(e.typname::text, ''),
-                    format_type(a.atttypid, a.atttypmod)
+                    format_type(a.atttypid, a.atttypmod), a.attnotnull
              FROM pg_attribute a
              JOIN pg_type t ON t.oid = a.atttypid
              LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
@@ -39,6 +86,12 @@ pub async fn table_shape(
             &[&table],
         )
         .await?;
+    let sql_types = rows.iter().map(|r| (r.get(0), r.get(3))).collect();
+    let not_null = rows
+        .iter()
+        .filter(|r| r.get::<_, bool>(4))
+        .map(|r| r.get(0))
+        .collect();
     let columns = rows
         .iter()
         .map(|r| {
@@ -68,6 +121,8 @@ pub async fn table_shape(
         .collect();
     Ok(Some(TableShape {
         columns,
+        sql_types,
+        not_null,
         unique_keys,
     }))
 }
@@ -102,22 +157,7 @@ pub fn check_route(route: &Route, shape: Option<&TableShape>) -> Vec<String> {
                 "{}.{column} is {sql_type}, which no JSON value can be coerced to",
                 route.table
             )),
-            Some(Ok(ty)) => {
-                let numeric = matches!(
-                    ty,
-                    ColumnType::Int2
-                        | ColumnType::Int4
-                        | ColumnType::Int8
-                        | ColumnType::Numeric
-                        | ColumnType::Float
-                );
-                if route.mode == Mode::Increment && !route.key.contains(column) && !numeric {
-                    problems.push(format!(
-                        "increment adds to {}.{column}, which is not numeric",
-                        route.table
-                    ));
-                }
-            }
+            Some(Ok(_)) => {}
         }
     }
     if route.mode != Mode::Insert {

@@ -29,6 +29,12 @@ impl From<tokio_postgres::Error> for SinkError {
                 if let Some(constraint) = db.constraint().filter(|c| !message.contains(c)) {
                     message.push_str(&format!(" (constraint {constraint})"));
                 }
+                // "Failing row contains (…)", "Key (id)=(7) already exists.": which row, so
+                // two rows rejected by one constraint have reasons an operator can tell apart.
+                if let Some(detail) = db.detail() {
+                    let cut: String = detail.chars().take(200).collect();
+                    message.push_str(&format!(": {cut}"));
+                }
                 SinkError(classify_sqlstate(db.code().code(), &message))
             }
             // No SQLSTATE: the connection broke, timed out or could not be opened. The server

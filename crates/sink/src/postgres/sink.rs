@@ -1,10 +1,12 @@
-use super::apply::{self, WritePath};
+use super::apply::{self, Statements, WritePath};
 use super::{dlq_store, migrate, PgConnectOptions};
 use crate::{BatchOutcome, DeadLetter, SinkError, ValidEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use streamsre_mapping::{Mapping, Plan};
 
 /// Connection settings of the sink.
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct PgSinkConfig {
 pub struct PgSink {
     pool: Pool,
     write_path: WritePath,
+    /// What batches run; set by [`PgSink::with_plan`] once the catalog was read.
+    statements: Option<Arc<Statements>>,
 }
 
 impl PgSink {
@@ -55,9 +59,35 @@ impl PgSink {
         let sink = Self {
             pool,
             write_path: config.write_path,
+            statements: None,
         };
         drop(sink.pool.get().await?);
         Ok(sink)
+    }
+
+    /// The sink writing batches as `plan` says (see [`crate::postgres::catalog::plan`]).
+    pub fn with_plan(mut self, plan: Plan) -> Self {
+        self.statements = Some(Arc::new(Statements::new(plan)));
+        self
+    }
+
+    /// Reads `mapping`'s tables from the catalog and returns the sink writing by it, or every
+    /// problem found.
+    pub async fn with_mapping(self, mapping: &Mapping) -> Result<Self, Vec<String>> {
+        let client = self.client().await.map_err(|e| vec![e.to_string()])?;
+        let plan = super::catalog::plan(&client, mapping).await?;
+        drop(client);
+        Ok(self.with_plan(plan))
+    }
+
+    /// The plan batches run, if one was given.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.statements.as_deref().map(|s| &s.plan)
+    }
+
+    /// A pooled connection, for callers that read the catalog.
+    pub async fn client(&self) -> Result<deadpool_postgres::Client, SinkError> {
+        Ok(self.pool.get().await?)
     }
 
     /// The connection pool, for the other query modules of this sink.
@@ -94,21 +124,32 @@ impl PgSink {
     ) -> Result<BatchOutcome, SinkError> {
         let started = Instant::now();
         let mut client = self.pool.get().await?;
-        if self.write_path == WritePath::Copy {
-            apply::prepare_stage(&client).await?;
+        let statements =
+            match &self.statements {
+                Some(s) => Some(s.as_ref()),
+                None if events.is_empty() => None,
+                None => return Err(SinkError::permanent(
+                    "the Postgres sink has no mapping plan (a bug: consume builds one at start)",
+                )),
+            };
+        if let (Some(statements), WritePath::Copy) = (statements, self.write_path) {
+            apply::prepare_stage(&client, statements).await?;
         }
         let tx = client.transaction().await?;
 
-        // An event id twice in one batch (a producer retry) would make the reviews insert see
-        // two rows for one fresh id; keep the first occurrence, count the rest as duplicates.
+        // An event id twice in one batch (a producer retry) would give the ledger two rows for
+        // one fresh id; keep the first occurrence, count the rest as duplicates.
         let mut seen = HashSet::with_capacity(events.len());
         let unique: Vec<&ValidEvent> = events
             .iter()
             .map(Borrow::borrow)
-            .filter(|e| seen.insert(e.event.event_id))
+            .filter(|e| seen.insert(e.id))
             .collect();
 
-        let applied = apply::apply(&tx, self.write_path, &unique).await?;
+        let applied = match statements {
+            Some(statements) => apply::apply(&tx, self.write_path, statements, &unique).await?,
+            None => 0,
+        };
 
         let mut dlq_written = 0;
         if !dlq.is_empty() {
@@ -132,53 +173,10 @@ impl PgSink {
         Ok(n as usize)
     }
 
-    /// The seed's per-event pattern (`ProcessEventTx`): one transaction per event that checks
-    /// the ledger, inserts the review, updates the aggregate and marks the event processed.
-    ///
-    /// Kept as the benchmark baseline (`--sink-mode single`); it is correct but pays several
-    /// round trips and a commit per event. Returns true if the event was newly applied.
+    /// One transaction per event, through the same statement: the benchmark baseline
+    /// (`--sink-mode single`), which pays a round trip and a commit per event. Returns true if
+    /// the event was newly applied.
     pub async fn apply_single(&self, e: &ValidEvent) -> Result<bool, SinkError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let id = e.event.event_id;
-        if tx
-            .query_opt("SELECT 1 FROM processed_events WHERE event_id = $1", &[&id])
-            .await?
-            .is_some()
-        {
-            tx.commit().await?;
-            return Ok(false);
-        }
-        let p = &e.event.payload;
-        tx.execute(
-            "INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &p.review_id,
-                &id,
-                &e.event.key,
-                &p.rating,
-                &p.text,
-                &e.event.ts,
-            ],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO user_stats (user_key, review_count, rating_sum) VALUES ($1, 1, $2)
-             ON CONFLICT (user_key) DO UPDATE
-                 SET review_count = user_stats.review_count + 1,
-                     rating_sum = user_stats.rating_sum + EXCLUDED.rating_sum,
-                     updated_at = now()",
-            &[&e.event.key, &(p.rating as i64)],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO processed_events (event_id, source_topic, source_partition, source_offset)
-             VALUES ($1, $2, $3, $4)",
-            &[&id, &e.pos.topic, &e.pos.partition, &e.pos.offset],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(self.apply_batch(&[e], &[]).await?.applied == 1)
     }
 }

@@ -36,6 +36,8 @@ pub enum Outcome {
     Dlq,
     /// Could not be made durable (abandoned at shutdown); will be redelivered.
     Fail,
+    /// Matched no route of the mapping, which says skip.
+    Unrouted,
 }
 
 impl Outcome {
@@ -45,6 +47,7 @@ impl Outcome {
             Self::Duplicate => "duplicate",
             Self::Dlq => "dlq",
             Self::Fail => "fail",
+            Self::Unrouted => "unrouted",
         }
     }
 }
@@ -357,6 +360,7 @@ impl Metrics {
             Outcome::Duplicate,
             Outcome::Dlq,
             Outcome::Fail,
+            Outcome::Unrouted,
         ] {
             m.processed_counter(outcome);
         }

@@ -1,0 +1,344 @@
+//! A mapping joined with the column types the database reported: what the consumer runs for
+//! every event. [`Plan::route`] takes a decoded event and its message metadata and returns the
+//! rows it becomes (one per matching route, each already coerced to its table's types) and the
+//! id it is deduplicated under, or why it cannot be applied (a DLQ reason).
+//!
+//! Routes into one table share a [`Target`], so a batch writes each table with one set of
+//! arrays and one sub-statement (`crate::sql`).
+
+use crate::coerce::{coerce, ColumnType, Typed};
+use crate::file::{Mapping, Mode, Source, Unrouted};
+use crate::pointer::Pointer;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A column as the catalog describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSpec {
+    /// The type values are coerced to.
+    pub ty: ColumnType,
+    /// Its SQL type as `format_type` prints it (`numeric(12,2)`), for the final cast.
+    pub sql_type: String,
+    /// `NOT NULL`: an absent value is a DLQ reason, not a failed batch.
+    pub not_null: bool,
+}
+
+/// One table a mapping writes, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Table name as written in the mapping.
+    pub table: String,
+    /// How it is written.
+    pub mode: Mode,
+    /// Conflict target (upsert, increment).
+    pub key: Vec<String>,
+    /// Columns in the order rows carry their values.
+    pub columns: Vec<(String, ColumnSpec)>,
+}
+
+/// Message metadata a column may take (`@key`, `@topic`, …).
+#[derive(Debug, Clone, Copy)]
+pub struct Meta<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Message key bytes.
+    pub key: Option<&'a [u8]>,
+    /// Message timestamp, epoch milliseconds.
+    pub timestamp_ms: Option<i64>,
+    /// Message headers.
+    pub headers: &'a [(String, Option<Vec<u8>>)],
+}
+
+/// One row for one target, values in [`Target::columns`] order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Index into [`Plan::targets`].
+    pub target: usize,
+    /// The coerced values.
+    pub values: Vec<Typed>,
+}
+
+/// What an event becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routed {
+    /// Rows to write, deduplicated under `id`.
+    Rows {
+        /// The ledger id.
+        id: Uuid,
+        /// One row per matching route.
+        rows: Vec<Row>,
+    },
+    /// No route matched and the mapping says skip.
+    Skipped,
+}
+
+/// Why an event cannot be applied: `kind` is the DLQ error kind, `reason` the full reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// `unrouted`, `missing_field`, `type_mismatch`, `invalid_dedup_id`.
+    pub kind: &'static str,
+    /// `kind: explanation`.
+    pub reason: String,
+}
+
+impl Rejected {
+    fn new(kind: &'static str, detail: impl std::fmt::Display) -> Self {
+        Self {
+            kind,
+            reason: format!("{kind}: {detail}"),
+        }
+    }
+}
+
+struct PlannedRoute {
+    topic: Option<String>,
+    when: Vec<(Pointer, Vec<Value>)>,
+    dedup_id: Option<Pointer>,
+    target: usize,
+    /// Sources in the target's column order.
+    sources: Vec<Source>,
+}
+
+/// A mapping ready to run.
+pub struct Plan {
+    /// The tables written, one per distinct table.
+    pub targets: Vec<Target>,
+    routes: Vec<PlannedRoute>,
+    unrouted: Unrouted,
+}
+
+/// Namespace of ids derived from a dedup value or a message position (fixed, so the same event
+/// always gets the same id).
+const DEDUP_NAMESPACE: Uuid = Uuid::from_u128(0x2d7c_51e4_8a0f_4b6e_b3c1_95fa_07e2_6d38);
+
+impl Plan {
+    /// Joins `mapping` with each table's columns (`columns[table][column]`); the caller has
+    /// checked the routes against the catalog, so a missing entry is a bug reported as text.
+    pub fn new(
+        mapping: &Mapping,
+        columns: &BTreeMap<String, BTreeMap<String, ColumnSpec>>,
+    ) -> Result<Self, String> {
+        let mut targets: Vec<Target> = Vec::new();
+        let mut routes = Vec::new();
+        for route in &mapping.routes {
+            let table = columns
+                .get(&route.table)
+                .ok_or_else(|| format!("no catalog entry for table {}", route.table))?;
+            let target = match targets.iter().position(|t| t.table == route.table) {
+                Some(i) => i,
+                None => {
+                    // Key columns first: increment groups by them.
+                    let mut names: Vec<&String> = route.key.iter().collect();
+                    names.extend(
+                        route
+                            .columns
+                            .iter()
+                            .map(|(c, _)| c)
+                            .filter(|c| !route.key.contains(c)),
+                    );
+                    let columns = names
+                        .into_iter()
+                        .map(|c| {
+                            let spec = table.get(c).cloned().ok_or_else(|| {
+                                format!("no catalog entry for {}.{c}", route.table)
+                            })?;
+                            Ok((c.clone(), spec))
+                        })
+                        .collect::<Result<_, String>>()?;
+                    targets.push(Target {
+                        table: route.table.clone(),
+                        mode: route.mode,
+                        key: route.key.clone(),
+                        columns,
+                    });
+                    targets.len() - 1
+                }
+            };
+            let sources = targets[target]
+                .columns
+                .iter()
+                .map(|(c, _)| {
+                    route
+                        .columns
+                        .iter()
+                        .find(|(name, _)| name == c)
+                        .map(|(_, s)| s.clone())
+                        .ok_or_else(|| format!("route into {} lacks column {c}", route.table))
+                })
+                .collect::<Result<_, String>>()?;
+            routes.push(PlannedRoute {
+                topic: route.topic.clone(),
+                when: route.when.clone(),
+                dedup_id: route.dedup_id.clone(),
+                target,
+                sources,
+            });
+        }
+        Ok(Self {
+            targets,
+            routes,
+            unrouted: mapping.unrouted,
+        })
+    }
+
+    /// The rows `doc` becomes, or why it cannot be applied.
+    pub fn route(&self, doc: &Value, meta: &Meta<'_>) -> Result<Routed, Rejected> {
+        let matching: Vec<&PlannedRoute> = self
+            .routes
+            .iter()
+            .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
+            .filter(|r| {
+                r.when
+                    .iter()
+                    .all(|(p, accepted)| p.get(doc).is_some_and(|v| accepted.contains(v)))
+            })
+            .collect();
+        if matching.is_empty() {
+            return match self.unrouted {
+                Unrouted::Skip => Ok(Routed::Skipped),
+                Unrouted::Dlq => Err(Rejected::new("unrouted", self.why_unrouted(doc, meta))),
+            };
+        }
+        let id = dedup_id(matching.iter().find_map(|r| r.dedup_id.as_ref()), doc, meta)?;
+        let rows = matching
+            .iter()
+            .map(|route| {
+                let target = &self.targets[route.target];
+                let values = target
+                    .columns
+                    .iter()
+                    .zip(&route.sources)
+                    .map(|((column, spec), source)| {
+                        let found = value_of(source, doc, meta);
+                        let at = || format!("{}.{column} from {}", target.table, shown(source));
+                        if found.as_ref().is_none_or(Value::is_null) && spec.not_null {
+                            return Err(Rejected::new(
+                                "missing_field",
+                                format!("{}: absent, and the column is NOT NULL", at()),
+                            ));
+                        }
+                        coerce(found.as_ref(), &spec.ty)
+                            .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Row {
+                    target: route.target,
+                    values,
+                })
+            })
+            .collect::<Result<_, Rejected>>()?;
+        Ok(Routed::Rows { id, rows })
+    }
+
+    /// Names, for each route of this topic, the first `when` it failed.
+    fn why_unrouted(&self, doc: &Value, meta: &Meta<'_>) -> String {
+        let reasons: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
+            .filter_map(|r| {
+                let (p, accepted) = r
+                    .when
+                    .iter()
+                    .find(|(p, acc)| !p.get(doc).is_some_and(|v| acc.contains(v)))?;
+                let found = p
+                    .get(doc)
+                    .map_or("nothing".to_string(), |v| cut(&v.to_string()));
+                Some(format!(
+                    "{} needs {p} in {}, found {found}",
+                    self.targets[r.target].table,
+                    Value::from(accepted.clone())
+                ))
+            })
+            .collect();
+        if reasons.is_empty() {
+            format!("no route reads topic {}", meta.topic)
+        } else {
+            format!("no route takes this event: {}", reasons.join("; "))
+        }
+    }
+}
+
+/// The ledger id: the dedup value (a UUID as is, anything else hashed into one), or the
+/// message's position when the mapping names no dedup pointer.
+fn dedup_id(pointer: Option<&Pointer>, doc: &Value, meta: &Meta<'_>) -> Result<Uuid, Rejected> {
+    let Some(pointer) = pointer else {
+        let position = format!("{}/{}/{}", meta.topic, meta.partition, meta.offset);
+        return Ok(Uuid::new_v5(&DEDUP_NAMESPACE, position.as_bytes()));
+    };
+    let text = match pointer.get(doc) {
+        None | Some(Value::Null) => {
+            return Err(Rejected::new(
+                "missing_field",
+                format!("dedup_id {pointer} is absent"),
+            ))
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(v @ Value::Number(_)) => v.to_string(),
+        Some(v) => {
+            return Err(Rejected::new(
+                "invalid_dedup_id",
+                format!(
+                    "dedup_id {pointer} is {}, not a string or number",
+                    cut(&v.to_string())
+                ),
+            ))
+        }
+    };
+    match Uuid::parse_str(&text) {
+        Ok(id) if id.is_nil() => Err(Rejected::new(
+            "invalid_dedup_id",
+            format!("dedup_id {pointer} is the nil UUID (an unset id)"),
+        )),
+        Ok(id) => Ok(id),
+        Err(_) if text.trim().is_empty() => Err(Rejected::new(
+            "invalid_dedup_id",
+            format!("dedup_id {pointer} is empty"),
+        )),
+        Err(_) => Ok(Uuid::new_v5(&DEDUP_NAMESPACE, text.as_bytes())),
+    }
+}
+
+/// The JSON a source yields for this event (`None`: nothing there).
+fn value_of(source: &Source, doc: &Value, meta: &Meta<'_>) -> Option<Value> {
+    let text = |b: &[u8]| Value::String(String::from_utf8_lossy(b).into_owned());
+    match source {
+        Source::Field(p) => p.get(doc).cloned(),
+        Source::Key => meta.key.map(text),
+        Source::Topic => Some(meta.topic.into()),
+        Source::Partition => Some(meta.partition.into()),
+        Source::Offset => Some(meta.offset.into()),
+        Source::Timestamp => meta.timestamp_ms.map(Into::into),
+        Source::Header(name) => meta
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref().map(text)),
+        Source::Const(v) => Some(v.clone()),
+    }
+}
+
+fn shown(source: &Source) -> String {
+    match source {
+        Source::Field(p) => p.to_string(),
+        Source::Key => "@key".into(),
+        Source::Topic => "@topic".into(),
+        Source::Partition => "@partition".into(),
+        Source::Offset => "@offset".into(),
+        Source::Timestamp => "@timestamp".into(),
+        Source::Header(n) => format!("@header:{n}"),
+        Source::Const(v) => format!("constant {v}"),
+    }
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}

@@ -1,0 +1,238 @@
+//! The one statement a batch runs: the ledger insert, then one sub-statement per table that
+//! writes only the rows of events the ledger had not seen, all in the caller's transaction.
+//!
+//! Rows travel as arrays (`unnest`), one array per column, typed as [`param_type`] says; each
+//! value is cast to its column's own SQL type in the `SELECT`. Within a batch, rows are
+//! ordered so that concurrent transactions lock rows in the same order (no deadlocks), an
+//! upsert keeps the last row per key by offset (one statement cannot touch a row twice), and
+//! an increment sums per key first.
+
+use crate::coerce::ColumnType;
+use crate::file::Mode;
+use crate::plan::{Plan, Target};
+use std::fmt::Write;
+
+/// The array element type a column's values are sent as.
+pub fn param_type(ty: &ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Text | ColumnType::Numeric => "text",
+        ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8 => "int8",
+        ColumnType::Float => "float8",
+        ColumnType::Bool => "bool",
+        ColumnType::Uuid => "uuid",
+        ColumnType::Timestamptz => "timestamptz",
+        ColumnType::Jsonb | ColumnType::Array(_) => "jsonb",
+    }
+}
+
+/// Columns an increment adds to; its other columns take the batch's latest value.
+pub fn is_numeric(ty: &ColumnType) -> bool {
+    matches!(
+        ty,
+        ColumnType::Int2
+            | ColumnType::Int4
+            | ColumnType::Int8
+            | ColumnType::Numeric
+            | ColumnType::Float
+    )
+}
+
+/// `"name"` or `"schema"."name"`, quoted so any identifier works.
+pub fn quote_table(table: &str) -> String {
+    table.split('.').map(quote).collect::<Vec<_>>().join(".")
+}
+
+/// A quoted identifier.
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Where a batch's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowSource {
+    /// Array parameters: `$1..$4` the ledger (ids, topics, partitions, offsets); then per
+    /// target its row's event id, its order in the batch, and one array per column.
+    Unnest,
+    /// The per-connection staging tables of [`stage_ddl`], filled by binary `COPY`.
+    Staged,
+}
+
+/// The ledger's staging table.
+pub const LEDGER_STAGE: &str = "streamsre_stage_ledger";
+
+/// Target `i`'s staging table.
+pub fn target_stage(i: usize) -> String {
+    format!("streamsre_stage_{i}")
+}
+
+/// Creates this connection's staging tables (emptied at every commit).
+pub fn stage_ddl(plan: &Plan) -> String {
+    let mut sql = format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {LEDGER_STAGE} (id uuid, topic text, part int4, off int8) \
+         ON COMMIT DELETE ROWS;"
+    );
+    for (i, t) in plan.targets.iter().enumerate() {
+        let columns: Vec<String> = t
+            .columns
+            .iter()
+            .map(|(c, s)| format!(", {} {}", quote(c), param_type(&s.ty)))
+            .collect();
+        let _ = write!(
+            sql,
+            "\nCREATE TEMP TABLE IF NOT EXISTS {} (_sr_id uuid, _sr_ord int8{}) ON COMMIT DELETE ROWS;",
+            target_stage(i),
+            columns.concat()
+        );
+    }
+    sql
+}
+
+/// The statement for rows from `source`.
+pub fn statement(plan: &Plan, source: RowSource) -> String {
+    let ledger = match source {
+        RowSource::Unnest => {
+            "unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[]) AS l(id, topic, part, off)"
+                .to_string()
+        }
+        RowSource::Staged => format!("pg_temp.{LEDGER_STAGE} AS l"),
+    };
+    let mut sql = format!(
+        "WITH fresh AS (
+    INSERT INTO processed_events (event_id, processed_at, source_topic, source_partition, source_offset)
+    SELECT id, now(), topic, part, off
+    FROM {ledger}
+    ORDER BY id
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+)",
+    );
+    let mut next = 5;
+    for (i, target) in plan.targets.iter().enumerate() {
+        let rows = match source {
+            RowSource::Unnest => unnest(target, next),
+            RowSource::Staged => format!("pg_temp.{} AS i", target_stage(i)),
+        };
+        let _ = write!(sql, ",\nt{i} AS (\n{}\n)", target_sql(target, &rows));
+        next += 2 + target.columns.len();
+    }
+    sql.push_str("\nSELECT count(*) FROM fresh");
+    sql
+}
+
+/// A target's rows from its array parameters, starting at `$first`.
+fn unnest(t: &Target, first: usize) -> String {
+    let mut arrays = vec![
+        format!("${first}::uuid[]"),
+        format!("${}::int8[]", first + 1),
+    ];
+    let mut names = vec!["_sr_id".to_string(), "_sr_ord".to_string()];
+    for (n, (column, spec)) in t.columns.iter().enumerate() {
+        arrays.push(format!("${}::{}[]", first + 2 + n, param_type(&spec.ty)));
+        names.push(quote(column));
+    }
+    format!("unnest({}) AS i({})", arrays.join(", "), names.join(", "))
+}
+
+/// One table's sub-statement, reading `rows` (aliased `i`).
+fn target_sql(t: &Target, rows: &str) -> String {
+    let value = |column: &str, ty: &ColumnType, sql_type: &str| {
+        let c = format!("i.{}", quote(column));
+        match ty {
+            ColumnType::Array(_) => format!(
+                "(CASE WHEN {c} IS NULL THEN NULL ELSE ARRAY(SELECT x FROM \
+                 jsonb_array_elements_text({c}) WITH ORDINALITY AS e(x, n) ORDER BY n) END)::{sql_type}"
+            ),
+            _ => format!("{c}::{sql_type}"),
+        }
+    };
+    let columns: Vec<String> = t.columns.iter().map(|(c, _)| quote(c)).collect();
+    let keys: Vec<String> = t.key.iter().map(|k| quote(k)).collect();
+    let from = format!("FROM {rows}\n    JOIN fresh f ON f.event_id = i._sr_id");
+    let table = quote_table(&t.table);
+    let head = format!("    INSERT INTO {table} AS t ({})", columns.join(", "));
+    match t.mode {
+        Mode::Insert => {
+            let select: Vec<String> = t
+                .columns
+                .iter()
+                .map(|(c, s)| value(c, &s.ty, &s.sql_type))
+                .collect();
+            format!(
+                "{head}\n    SELECT {}\n    {from}\n    ORDER BY i._sr_ord",
+                select.join(", ")
+            )
+        }
+        Mode::Upsert => {
+            let select: Vec<String> = t
+                .columns
+                .iter()
+                .map(|(c, s)| value(c, &s.ty, &s.sql_type))
+                .collect();
+            let distinct: Vec<String> = keys.iter().map(|k| format!("i.{k}")).collect();
+            let updates: Vec<String> = t
+                .columns
+                .iter()
+                .filter(|(c, _)| !t.key.contains(c))
+                .map(|(c, _)| format!("{0} = EXCLUDED.{0}", quote(c)))
+                .collect();
+            let action = if updates.is_empty() {
+                "DO NOTHING".to_string()
+            } else {
+                format!("DO UPDATE SET {}", updates.join(", "))
+            };
+            // DISTINCT ON keeps the first row per key in this order: the highest offset.
+            format!(
+                "{head}\n    SELECT DISTINCT ON ({d}) {s}\n    {from}\n    ORDER BY {d}, i._sr_ord DESC\n    ON CONFLICT ({k}) {action}",
+                d = distinct.join(", "),
+                s = select.join(", "),
+                k = keys.join(", "),
+            )
+        }
+        Mode::Increment => {
+            // Key columns come first in a target (see `Plan::new`), so 1..=k group them.
+            let select: Vec<String> = t
+                .columns
+                .iter()
+                .map(|(c, s)| {
+                    if t.key.contains(c) {
+                        value(c, &s.ty, &s.sql_type)
+                    } else if is_numeric(&s.ty) {
+                        format!("sum({})::{}", value(c, &s.ty, "numeric"), s.sql_type)
+                    } else {
+                        format!(
+                            "(array_agg({} ORDER BY i._sr_ord DESC))[1]",
+                            value(c, &s.ty, &s.sql_type)
+                        )
+                    }
+                })
+                .collect();
+            let positions: Vec<String> = (1..=t.key.len()).map(|p| p.to_string()).collect();
+            let updates: Vec<String> = t
+                .columns
+                .iter()
+                .filter(|(c, _)| !t.key.contains(c))
+                .map(|(c, s)| {
+                    if is_numeric(&s.ty) {
+                        format!(
+                            "{0} = coalesce(t.{0}, 0) + coalesce(EXCLUDED.{0}, 0)",
+                            quote(c)
+                        )
+                    } else {
+                        format!("{0} = EXCLUDED.{0}", quote(c))
+                    }
+                })
+                .collect();
+            let action = if updates.is_empty() {
+                "DO NOTHING".to_string()
+            } else {
+                format!("DO UPDATE SET {}", updates.join(", "))
+            };
+            format!(
+                "{head}\n    SELECT {}\n    {from}\n    GROUP BY {p}\n    ORDER BY {p}\n    ON CONFLICT ({}) {action}",
+                select.join(", "),
+                keys.join(", "),
+                p = positions.join(", "),
+            )
+        }
+    }
+}
