@@ -348,7 +348,7 @@ async fn replaying_the_dlq_returns_poison_and_changes_no_valid_row() {
         .unwrap()
         .success());
     let shown = show.stdout();
-    assert!(shown.contains("rating_out_of_range"), "{shown}");
+    assert!(shown.contains("reviews_rating_check"), "{shown}");
     assert!(shown.contains("returns      1"), "{shown}");
     db.drop_db().await;
 }

@@ -90,6 +90,9 @@ pub enum Command {
     Topic(TopicCommand),
     /// Apply database migrations (idempotent; `consume` also applies them at start).
     Migrate(MigrateArgs),
+    /// Check a mapping file against the database, or start one from a table.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
     /// Generate load: seed-schema events at a fixed (open-model) rate.
     Produce(ProduceArgs),
     /// Run the consumer service: Kafka → Postgres, effectively once.

@@ -119,6 +119,31 @@ pub enum TopicCommand {
     },
 }
 
+/// `mapping` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// Check a mapping file against the live database and print the SQL each batch runs;
+    /// exit code 2 with one line per problem if it cannot work.
+    Check {
+        /// The mapping file.
+        #[arg(long, env = "MAPPING_FILE")]
+        mapping: std::path::PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Print a starting route for an existing table (every column it can fill, its key).
+    Init {
+        /// The table (`name` or `schema.name`).
+        #[arg(long)]
+        table: String,
+        /// The topic the route reads (default: the table's name).
+        #[arg(long)]
+        topic: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
 /// `migrate` flags.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {

@@ -49,6 +49,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mapping(command) => mapping::run(command).await,
         Command::Migrate(args) => {
             let sink = PgSink::connect(&PgSinkConfig {
                 url: args.db.database_url.clone(),

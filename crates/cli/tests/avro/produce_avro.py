@@ -6,7 +6,7 @@ Writer schemas (--schema):
          model does not know (added with a default): resolvable.
   v2     event_id as a plain string, ts as an RFC 3339 string, no extra field: resolvable.
   micros ts as timestamp-micros: resolvable.
-  broken the payload record left out: the event model cannot resolve it (DLQ).
+  broken the payload record left out: the review mapping finds no rating (DLQ).
 
 Prints "produced N" when every message is acknowledged.
 """
