@@ -42,6 +42,9 @@ pub struct LagView {
     pub stuck: Vec<(i32, i64)>,
     /// The group's side: partitions nobody owns.
     pub group: GroupCheck,
+    /// The group's committed offset of every partition that has one (ledger pruning stays
+    /// below it).
+    pub committed: Vec<(i32, i64)>,
 }
 
 /// The unowned-partition check, from the group's own view (see [`crate::group`]).
@@ -197,6 +200,7 @@ impl Monitor {
         let mut stuck = Vec::new();
         let mut stalled_elsewhere = Vec::new();
         let mut sum = 0;
+        let mut committed_all = Vec::new();
         if !partitions.is_empty() {
             let mut tpl = TopicPartitionList::new();
             for p in &partitions {
@@ -212,6 +216,7 @@ impl Monitor {
                                     Offset::Offset(o) => Some(o),
                                     _ => None,
                                 });
+                        committed_all.extend(committed_offset.map(|o| (p, o)));
                         let Ok((low, high)) =
                             self.client.fetch_watermarks(&topic, p, Self::TIMEOUT)
                         else {
@@ -248,6 +253,7 @@ impl Monitor {
             metadata: Some(metadata.map(|_| ())),
             stuck,
             group,
+            committed: committed_all,
         }
     }
 

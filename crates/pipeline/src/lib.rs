@@ -9,6 +9,7 @@
 
 mod control;
 mod lane;
+mod ledger;
 mod probe;
 mod registry;
 mod worker;
@@ -104,6 +105,9 @@ pub struct ConsumeConfig {
     pub value_format: ValueFormat,
     /// Which events become which rows (Postgres sink); checked against the catalog at start.
     pub mapping: streamsre_mapping::Mapping,
+    /// Ledger rows older than this, and below the committed offset, are deleted in the
+    /// background; `None` keeps the ledger forever.
+    pub ledger_retention: Option<Duration>,
     /// Topic that receives DLQ records (with their original key, value and reason headers).
     pub dlq_topic: String,
     /// How transient sink and DLQ failures are retried, and what happens when they persist.
@@ -336,6 +340,16 @@ pub async fn run(
     };
     probe.set_sink(sink.clone());
     readiness_changed.notify_one();
+    if let (Some(retention), Sink::Postgres(pg)) = (config.ledger_retention, &sink) {
+        tokio::spawn(ledger::prune(
+            pg.clone(),
+            config.source.topic.clone(),
+            retention,
+            lag_view.clone(),
+            metrics.clone(),
+            cancel.clone(),
+        ));
+    }
 
     let shared = SourceShared {
         tracker: Arc::new(SharedTracker::default()),

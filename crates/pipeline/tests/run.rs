@@ -80,6 +80,7 @@ async fn config(topic: &str, db: &TestDb) -> ConsumeConfig {
         max_message_bytes: streamsre_event::DEFAULT_MAX_MESSAGE_BYTES,
         value_format: Default::default(),
         mapping: streamsre_mapping::parse(streamsre_mapping::REVIEWS_MAPPING).unwrap(),
+        ledger_retention: None,
         dlq_topic: create_topic(1).await,
         retry: RetryPolicy {
             backoff: Backoff {

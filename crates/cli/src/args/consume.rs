@@ -199,6 +199,11 @@ pub struct ConsumeArgs {
     /// the review pipeline's mapping (`examples/reviews.toml`, built in).
     #[arg(long, env = "MAPPING_FILE")]
     pub mapping: Option<std::path::PathBuf>,
+    /// Delete dedup-ledger rows older than this (e.g. `7d`) once below the group's committed
+    /// offset, in the background. A replayed event older than it is applied again, so
+    /// `dlq replay` refuses such records without `--force`. Default: keep the ledger forever.
+    #[arg(long, env = "LEDGER_RETENTION", value_parser = parse_duration)]
+    pub ledger_retention: Option<Duration>,
     /// How message values are encoded: json, or avro (Confluent wire format: magic byte,
     /// schema id, Avro body) with --schema-registry-url.
     #[arg(long, env = "VALUE_FORMAT", value_enum, default_value = "json")]

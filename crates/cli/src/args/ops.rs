@@ -77,6 +77,13 @@ pub enum DlqCommand {
         /// Show what would be replayed without sending anything.
         #[arg(long, env = "DRY_RUN")]
         dry_run: bool,
+        /// The consumer's `--ledger-retention`: records that failed longer ago than this may
+        /// have been pruned from the ledger, so replaying them may apply an event twice.
+        #[arg(long, env = "LEDGER_RETENTION", value_parser = super::parse_duration)]
+        ledger_retention: Option<Duration>,
+        /// Replay records older than `--ledger-retention` anyway.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -44,6 +44,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         max_message_bytes: args.max_message_bytes,
         value_format,
         mapping,
+        ledger_retention: args.ledger_retention,
         dlq_topic: args.dlq_topic,
         retry: RetryPolicy {
             backoff: Backoff {

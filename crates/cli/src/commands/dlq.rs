@@ -131,9 +131,33 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<ExitCode> {
             topic,
             rate,
             dry_run,
+            ledger_retention,
+            force,
         } => {
             let sink = connect(&select.db.database_url).await?;
             let rows = sink.dlq_list(&filter(&select, ids)?).await?;
+            if let Some(retention) = ledger_retention {
+                let horizon = chrono::Utc::now()
+                    - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+                let old: Vec<_> = rows.iter().filter(|r| r.failed_at < horizon).collect();
+                for row in &old {
+                    eprintln!(
+                        "warning: {} failed at {}, longer ago than --ledger-retention {}: the \
+                         ledger may no longer know it, and replaying it may apply it twice",
+                        row.id,
+                        row.failed_at.to_rfc3339(),
+                        humantime::format_duration(retention)
+                    );
+                }
+                if !old.is_empty() && !force && !dry_run {
+                    eprintln!(
+                        "error: {} record(s) older than the ledger retention; nothing sent \
+                         (--force replays them anyway)",
+                        old.len()
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+            }
             if dry_run {
                 for row in &rows {
                     println!("would replay {} ({}) to {topic}", row.id, row.kind);

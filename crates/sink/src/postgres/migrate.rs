@@ -13,6 +13,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "dlq_details",
         include_str!("../../../../migrations/0002_dlq_details.sql"),
     ),
+    (
+        3,
+        "ledger_retention",
+        include_str!("../../../../migrations/0003_ledger_retention.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying streamsre's migration lock among other advisory locks.

@@ -130,6 +130,8 @@ pub struct Metrics {
     ordering_violations: Counter,
     heap_bytes: Gauge,
     allocator_resident: Gauge,
+    ledger_pruned: Counter,
+    ledger_rows: Gauge,
 }
 
 impl Default for Metrics {
@@ -176,6 +178,8 @@ impl Metrics {
             ordering_violations: Counter::default(),
             heap_bytes: Gauge::default(),
             allocator_resident: Gauge::default(),
+            ledger_pruned: Counter::default(),
+            ledger_rows: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -202,6 +206,16 @@ impl Metrics {
             "e2e_latency_seconds",
             "Time from the producer's message timestamp to the sink's durable write",
             m.e2e_latency.clone(),
+        );
+        registry.register(
+            "ledger_pruned_rows",
+            "Dedup ledger rows deleted by --ledger-retention (older than it and below the committed offset)",
+            m.ledger_pruned.clone(),
+        );
+        registry.register(
+            "ledger_rows",
+            "Dedup ledger size (the planner's estimate, refreshed after each pruning pass)",
+            m.ledger_rows.clone(),
         );
         registry.register(
             "retries",

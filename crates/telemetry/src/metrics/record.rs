@@ -56,6 +56,12 @@ impl Metrics {
         self.retries.inc();
     }
 
+    /// Counts ledger rows pruned and sets the ledger's estimated size.
+    pub fn ledger_pruned(&self, pruned: u64, rows: i64) {
+        self.ledger_pruned.inc_by(pruned);
+        self.ledger_rows.set(rows);
+    }
+
     /// Counts one failed attempt beyond `--max-attempts`.
     pub fn retries_exhausted(&self) {
         self.retries_exhausted.inc();
