@@ -82,7 +82,7 @@ pub enum DlqCommand {
         #[arg(long, env = "LEDGER_RETENTION", value_parser = super::parse_duration)]
         ledger_retention: Option<Duration>,
         /// Replay records older than `--ledger-retention` anyway.
-        #[arg(long)]
+        #[arg(long, env = "REPLAY_FORCE")]
         force: bool,
     },
 }
@@ -141,10 +141,10 @@ pub enum MappingCommand {
     /// Print a starting route for an existing table (every column it can fill, its key).
     Init {
         /// The table (`name` or `schema.name`).
-        #[arg(long)]
+        #[arg(long, env = "MAPPING_TABLE")]
         table: String,
         /// The topic the route reads (default: the table's name).
-        #[arg(long)]
+        #[arg(long, env = "KAFKA_TOPIC")]
         topic: Option<String>,
         #[command(flatten)]
         db: DatabaseArgs,
