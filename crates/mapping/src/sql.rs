@@ -150,24 +150,21 @@ fn target_sql(t: &Target, rows: &str) -> String {
     let from = format!("FROM {rows}\n    JOIN fresh f ON f.event_id = i._sr_id");
     let table = quote_table(&t.table);
     let head = format!("    INSERT INTO {table} AS t ({})", columns.join(", "));
+    // Each column cast to its type: what insert and upsert select (increment aggregates).
+    let select = || -> Vec<String> {
+        t.columns
+            .iter()
+            .map(|(c, s)| value(c, &s.ty, &s.sql_type))
+            .collect()
+    };
     match t.mode {
         Mode::Insert => {
-            let select: Vec<String> = t
-                .columns
-                .iter()
-                .map(|(c, s)| value(c, &s.ty, &s.sql_type))
-                .collect();
             format!(
                 "{head}\n    SELECT {}\n    {from}\n    ORDER BY i._sr_ord",
-                select.join(", ")
+                select().join(", ")
             )
         }
         Mode::Upsert => {
-            let select: Vec<String> = t
-                .columns
-                .iter()
-                .map(|(c, s)| value(c, &s.ty, &s.sql_type))
-                .collect();
             let distinct: Vec<String> = keys.iter().map(|k| format!("i.{k}")).collect();
             let updates: Vec<String> = t
                 .columns
@@ -175,16 +172,12 @@ fn target_sql(t: &Target, rows: &str) -> String {
                 .filter(|(c, _)| !t.key.contains(c))
                 .map(|(c, _)| format!("{0} = EXCLUDED.{0}", quote(c)))
                 .collect();
-            let action = if updates.is_empty() {
-                "DO NOTHING".to_string()
-            } else {
-                format!("DO UPDATE SET {}", updates.join(", "))
-            };
+            let action = conflict_action(&updates);
             // DISTINCT ON keeps the first row per key in this order: the highest offset.
             format!(
                 "{head}\n    SELECT DISTINCT ON ({d}) {s}\n    {from}\n    ORDER BY {d}, i._sr_ord DESC\n    ON CONFLICT ({k}) {action}",
                 d = distinct.join(", "),
-                s = select.join(", "),
+                s = select().join(", "),
                 k = keys.join(", "),
             )
         }
@@ -222,11 +215,7 @@ fn target_sql(t: &Target, rows: &str) -> String {
                     }
                 })
                 .collect();
-            let action = if updates.is_empty() {
-                "DO NOTHING".to_string()
-            } else {
-                format!("DO UPDATE SET {}", updates.join(", "))
-            };
+            let action = conflict_action(&updates);
             format!(
                 "{head}\n    SELECT {}\n    {from}\n    GROUP BY {p}\n    ORDER BY {p}\n    ON CONFLICT ({}) {action}",
                 select.join(", "),
@@ -234,5 +223,14 @@ fn target_sql(t: &Target, rows: &str) -> String {
                 p = positions.join(", "),
             )
         }
+    }
+}
+
+/// `DO UPDATE SET …`, or `DO NOTHING` when every column is part of the key.
+fn conflict_action(updates: &[String]) -> String {
+    if updates.is_empty() {
+        "DO NOTHING".to_string()
+    } else {
+        format!("DO UPDATE SET {}", updates.join(", "))
     }
 }

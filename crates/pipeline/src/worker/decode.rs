@@ -7,7 +7,7 @@ use super::WorkerContext;
 use crate::registry::Lookup;
 use std::future::Future;
 use streamsre_event::{
-    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, dlq_event_id, Event,
+    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, dlq_event_id, AvroSchema,
     InvalidEvent,
 };
 use streamsre_kafka::source::Fetched;
@@ -42,17 +42,10 @@ impl Item {
         if let Some(d) = &self.dlq {
             return d.clone();
         }
-        let id = self.valid.as_ref().map_or_else(
-            || {
-                dlq_event_id(
-                    self.raw.as_deref(),
-                    &self.pos.topic,
-                    self.pos.partition,
-                    self.pos.offset,
-                )
-            },
-            |v| v.id,
-        );
+        let id = self
+            .valid
+            .as_ref()
+            .map_or_else(|| position_id(self.raw.as_deref(), &self.pos), |v| v.id);
         let mut letter = DeadLetter::new(
             self.dlq_id.unwrap_or(id),
             error,
@@ -64,6 +57,11 @@ impl Item {
         letter.attempts = attempts;
         letter
     }
+}
+
+/// The DLQ id of a message with no event id of its own: from its bytes, else its position.
+fn position_id(raw: Option<&[u8]>, pos: &SourcePos) -> uuid::Uuid {
+    dlq_event_id(raw, &pos.topic, pos.partition, pos.offset)
 }
 
 impl WorkerContext {
@@ -85,29 +83,22 @@ impl WorkerContext {
         }
     }
 
-    /// The value as a review event, in the configured format (the HTTP sink's path).
-    fn decode_review(&self, value: Option<&[u8]>) -> Result<Event, InvalidEvent> {
+    /// The value in the configured format: `json` without a registry, otherwise Confluent
+    /// Avro with the writer's schema `prepare` fetched.
+    fn decode_as<T>(
+        &self,
+        value: Option<&[u8]>,
+        json: fn(Option<&[u8]>, usize) -> Result<T, InvalidEvent>,
+        avro: fn(u32, &AvroSchema, &[u8]) -> Result<T, InvalidEvent>,
+    ) -> Result<T, InvalidEvent> {
         let Some(registry) = &self.registry else {
-            return decode(value, self.max_message_bytes);
+            return json(value, self.max_message_bytes);
         };
         let (id, body) = confluent_frame(value, self.max_message_bytes)?;
         match registry.cached(id) {
-            Some(Lookup::Found(schema)) => decode_avro(id, &schema, body),
+            Some(Lookup::Found(schema)) => avro(id, &schema, body),
             Some(Lookup::Unusable(reason)) => Err(InvalidEvent::UnknownSchema(reason)),
             // `prepare` waits until the registry answered for every id it lets through.
-            None => unreachable!("schema id {id} decoded before the registry answered"),
-        }
-    }
-
-    /// The value as a JSON document, in the configured format (the mapping's input).
-    fn decode_document(&self, value: Option<&[u8]>) -> Result<serde_json::Value, InvalidEvent> {
-        let Some(registry) = &self.registry else {
-            return decode_json(value, self.max_message_bytes);
-        };
-        let (id, body) = confluent_frame(value, self.max_message_bytes)?;
-        match registry.cached(id) {
-            Some(Lookup::Found(schema)) => decode_avro_json(id, &schema, body),
-            Some(Lookup::Unusable(reason)) => Err(InvalidEvent::UnknownSchema(reason)),
             None => unreachable!("schema id {id} decoded before the registry answered"),
         }
     }
@@ -126,10 +117,12 @@ impl WorkerContext {
             Sink::Http(_) => None,
         };
         let Some(plan) = plan else {
-            let event = self.decode_review(raw).map_err(invalid)?;
+            let event = self.decode_as(raw, decode, decode_avro).map_err(invalid)?;
             return Ok(Some(ValidEvent::review(event, pos.clone())));
         };
-        let doc = self.decode_document(raw).map_err(invalid)?;
+        let doc = self
+            .decode_as(raw, decode_json, decode_avro_json)
+            .map_err(invalid)?;
         let meta = Meta {
             topic: &pos.topic,
             partition: pos.partition,
@@ -170,9 +163,7 @@ impl WorkerContext {
                 dlq_id,
             },
             Err((kind, reason)) => {
-                let event_id = dlq_id.unwrap_or_else(|| {
-                    dlq_event_id(raw.as_deref(), &pos.topic, pos.partition, pos.offset)
-                });
+                let event_id = dlq_id.unwrap_or_else(|| position_id(raw.as_deref(), &pos));
                 tracing::warn!(
                     partition = pos.partition,
                     offset = pos.offset,

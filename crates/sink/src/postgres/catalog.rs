@@ -42,20 +42,27 @@ impl TableShape {
 /// the plan the consumer runs; otherwise every problem, one message each.
 pub async fn plan(client: &tokio_postgres::Client, mapping: &Mapping) -> Result<Plan, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tables = BTreeMap::new();
+    // Each table read once, however many routes write it.
+    let mut shapes: BTreeMap<&str, Option<TableShape>> = BTreeMap::new();
+    for route in &mapping.routes {
+        if !shapes.contains_key(route.table.as_str()) {
+            let shape = table_shape(client, &route.table)
+                .await
+                .map_err(|e| vec![format!("reading the catalog: {e}")])?;
+            shapes.insert(&route.table, shape);
+        }
+    }
     for (i, route) in mapping.routes.iter().enumerate() {
-        let shape = table_shape(client, &route.table)
-            .await
-            .map_err(|e| vec![format!("reading the catalog: {e}")])?;
         problems.extend(
-            check_route(route, shape.as_ref())
+            check_route(route, shapes[route.table.as_str()].as_ref())
                 .into_iter()
                 .map(|p| format!("route {} ({}): {p}", i + 1, route.table)),
         );
-        if let Some(shape) = shape {
-            tables.insert(route.table.clone(), shape.specs());
-        }
     }
+    let tables = shapes
+        .iter()
+        .filter_map(|(table, shape)| Some((table.to_string(), shape.as_ref()?.specs())))
+        .collect();
     if !problems.is_empty() {
         return Err(problems);
     }
