@@ -20,6 +20,8 @@ impl WorkerContext {
         Written::dlq_only(
             items
                 .iter()
+                // A skipped (unrouted) message needed nothing from the sink: not a dead letter.
+                .filter(|i| !i.skipped())
                 .map(|i| i.to_dlq("retries_exhausted", reason, attempts))
                 .collect(),
         )
