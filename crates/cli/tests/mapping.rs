@@ -128,19 +128,29 @@ async fn an_order_lifecycle_lands_in_two_tables_exactly_once_through_a_sigkill()
             Some(other.to_string().into_bytes()),
         ),
     );
-    let opts = kafka_opts();
-    let t = topic.clone();
     let total = records.len();
-    tokio::task::spawn_blocking(move || {
-        streamsre_lab::load::send_raw(&opts, &t, &records, Duration::from_secs(60))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let send = |records: Vec<streamsre_lab::load::RawRecord>| {
+        let (opts, t) = (kafka_opts(), topic.clone());
+        tokio::task::spawn_blocking(move || {
+            streamsre_lab::load::send_raw(&opts, &t, &records, Duration::from_secs(60))
+        })
+    };
+    // The first half now, the rest only after the kill, so the kill always lands mid-run
+    // (the consumer can apply all of a small backlog before a kill could catch it).
+    let rest = records.split_off(total / 2);
+    send(records).await.unwrap().unwrap();
 
     let path = file.to_str().unwrap().to_string();
-    // Small batches over a slow-ish commit so the kill lands between commits.
-    let args = ["--mapping", path.as_str(), "--batch-size", "50"];
+    // Small batches under a slow commit: the kill lands between commits, so the restart
+    // is redelivered events the ledger already holds.
+    let args = [
+        "--mapping",
+        path.as_str(),
+        "--batch-size",
+        "50",
+        "--commit-interval",
+        "5s",
+    ];
     let (mut first, _) = consumer(&topic, &group, &db, &args);
     let count = |q: &'static str| {
         let db = &db;
@@ -165,6 +175,7 @@ async fn an_order_lifecycle_lands_in_two_tables_exactly_once_through_a_sigkill()
         at_kill < routed,
         "the kill landed mid-run ({at_kill} of {routed})"
     );
+    send(rest).await.unwrap().unwrap();
 
     let (mut second, addr) = consumer(&topic, &group, &db, &args);
     wait_alive(
