@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod connect;
 mod control;
 mod lane;
 mod ledger;
@@ -14,6 +15,8 @@ mod probe;
 mod registry;
 mod worker;
 
+use connect::connect_sink;
+pub use connect::MappingRejected;
 use control::{estimate_rate, record_shed, SustainableRate};
 
 use anyhow::{bail, Context};
@@ -25,10 +28,9 @@ use streamsre_flow::lane_for;
 use streamsre_flow::{SharedTracker, SinkSlots};
 use streamsre_kafka::dlq::DlqPublisher;
 use streamsre_kafka::source::{run_source, KafkaHealth, SourceConfig, SourceShared};
-use streamsre_retry::RetryAction;
 use streamsre_retry::RetryPolicy;
+use streamsre_sink::Sink;
 pub use streamsre_sink::WritePath;
-use streamsre_sink::{PgSink, PgSinkConfig, Sink, SinkError};
 use streamsre_telemetry::metrics::Outcome;
 use streamsre_telemetry::{redact_url, LatencyStats, Metrics};
 use tokio::sync::mpsc;
@@ -170,72 +172,6 @@ pub struct RunSummary {
     pub e2e_p99_ms: Option<f64>,
     /// 99.9th percentile produce-to-durable latency in milliseconds (the lab's tail).
     pub e2e_p999_ms: Option<f64>,
-}
-
-/// The mapping cannot work against the database's tables: one message per problem. The
-/// consumer refuses to start (exit code 2) before it reads anything.
-#[derive(Debug)]
-pub struct MappingRejected(pub Vec<String>);
-
-impl std::fmt::Display for MappingRejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the mapping does not fit the database:")?;
-        for problem in &self.0 {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for MappingRejected {}
-
-/// Connects to Postgres, applies migrations and checks the mapping against the catalog,
-/// retrying transient failures until `cancel`.
-async fn connect_sink(
-    config: &ConsumeConfig,
-    cancel: &CancellationToken,
-) -> anyhow::Result<PgSink> {
-    let pg = PgSinkConfig {
-        url: config.database_url.clone(),
-        pool_size: config.sink_workers + 2,
-        connect_timeout: Duration::from_secs(5),
-        write_path: config.write_path,
-    };
-    let mut attempt = 0;
-    loop {
-        let result = async {
-            let sink = PgSink::connect(&pg).await?;
-            sink.migrate().await?;
-            Ok::<_, SinkError>(sink)
-        }
-        .await;
-        match result {
-            Ok(sink) => {
-                let sink = sink
-                    .with_mapping(&config.mapping)
-                    .await
-                    .map_err(MappingRejected)?;
-                for target in sink.plan().map_or(&[][..], |p| &p.targets) {
-                    tracing::info!(table = %target.table, mode = %target.mode, columns = target.columns.len(), "mapping ready");
-                }
-                return Ok(sink);
-            }
-            Err(SinkError(RetryAction::DontRetry(reason))) => bail!(
-                "cannot use database {}: {reason}",
-                redact_url(&config.database_url)
-            ),
-            Err(e) => {
-                let reason = e.reason().to_string();
-                let delay = config.retry.backoff.delay(attempt, &mut rand::thread_rng());
-                tracing::warn!(database = %redact_url(&config.database_url), %reason, ?delay, "database not available yet; retrying");
-                attempt += 1;
-                tokio::select! {
-                    _ = cancel.cancelled() => bail!("shut down while waiting for the database"),
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
-        }
-    }
 }
 
 /// Runs the consume service until `shutdown` resolves (or the source fails), then drains,
