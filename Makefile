@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy bench sweep profile lab clean-stack
+.PHONY: build up down demo test lint check-deploy bench sweep profile lab fuzz clean-stack
 
 build: ## Release binary
 	scripts/system-deps.sh
@@ -21,6 +21,8 @@ demo: up ## Produce 50k events and run them through the consumer into Postgres
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 check-deploy: ## Prometheus config, alert rules and the rules' unit tests
 	promtool check config deploy/prometheus/prometheus.yml
@@ -34,6 +36,7 @@ test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end
 	$(MAKE) lint
 	$(MAKE) check-deploy
 	set -a && source .stack/env && set +a && $(CARGO) test --workspace
+	$(CARGO) test --manifest-path fuzz/Cargo.toml
 
 bench: up ## Micro-benchmarks; streamsre (defaults, tuned) vs a Python consumer, the per-event baseline and the Postgres ceiling
 	$(CARGO) build --release -p streamsre --example pg_ceiling
@@ -48,6 +51,9 @@ profile: up ## Where a default-flags run spends its time: CPU profile, pg_stat_s
 
 lab: up ## The backpressure lab: every experiment at quick scale (about 30 min) into lab-results/<UTC time>/
 	target/release/streamsre lab run all --scale quick
+
+fuzz: ## Fuzz the decoders (JSON, Avro, mapping file, coercion) for FUZZ_SECONDS (60) each; see scripts/fuzz.sh
+	scripts/fuzz.sh
 
 clean-stack: down ## Stop and delete local broker data and logs
 	rm -rf .stack

@@ -66,8 +66,10 @@ pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
     };
     let mismatch = |what: &str| format!("{} is not {what}", shown(value));
     Ok(match ty {
+        ColumnType::Jsonb if has_nul(value) => return Err(mismatch(NUL_IN_JSONB)),
         ColumnType::Jsonb => Typed::Json(value.clone()),
         ColumnType::Text => match value {
+            Value::String(s) if s.contains('\0') => return Err(mismatch(NUL_IN_TEXT)),
             Value::String(s) => Typed::Text(s.clone()),
             Value::Number(n) => Typed::Text(n.to_string()),
             Value::Bool(b) => Typed::Text(b.to_string()),
@@ -143,6 +145,23 @@ pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
             _ => return Err(mismatch("an array")),
         },
     })
+}
+
+/// Postgres stores no NUL character in `text` or `jsonb`; caught here, the event gets this
+/// reason instead of failing its batch in the database.
+const NUL_IN_TEXT: &str =
+    "text: it contains a NUL character (\\u0000), which Postgres text cannot store";
+const NUL_IN_JSONB: &str =
+    "jsonb: it contains a NUL character (\\u0000), which Postgres jsonb cannot store";
+
+/// Whether any string or object key in `value` contains a NUL character.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 /// An integer from a JSON integer or an integer string (`"42"`); never from `4.2`.
@@ -243,6 +262,13 @@ mod tests {
         );
         assert!(err(json!(1), Array(Box::new(Int8))).contains("is not an array"));
         assert!(err(json!("inf"), Float).contains("is not a number"));
+        assert_eq!(
+            err(json!("a\u{0}b"), Text),
+            r#""a\u0000b" is not text: it contains a NUL character (\u0000), which Postgres text cannot store"#
+        );
+        assert!(err(json!({"k": ["ok", "\u{0}"]}), Jsonb).contains("Postgres jsonb"));
+        assert!(err(json!({"\u{0}": 1}), Jsonb).contains("NUL"));
+        assert!(err(json!(["\u{0}"]), Array(Box::new(Text))).starts_with("element 0: "));
         let long = "x".repeat(500);
         assert!(
             err(json!(long), Numeric).chars().count() < 120,

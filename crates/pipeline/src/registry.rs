@@ -169,7 +169,7 @@ impl SchemaRegistry {
             .ok()
             .and_then(|v| v.get("schema").and_then(|s| s.as_str()).map(String::from))
             .ok_or_else(|| format!("{url}: the answer has no \"schema\" string"))?;
-        Ok(match AvroSchema::parse_str(&schema) {
+        Ok(match streamsre_event::writer_schema(&schema) {
             Ok(s) => Lookup::Found(Arc::new(s)),
             Err(e) => Lookup::Unusable(format!("schema id {id} is not a usable Avro schema: {e}")),
         })
