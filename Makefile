@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy bench sweep profile lab fuzz clean-stack
+.PHONY: build up down demo test lint check-deploy bench sweep profile lab fuzz bench-ab clean-stack
 
 build: ## Release binary
 	scripts/system-deps.sh
@@ -41,6 +41,10 @@ test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end
 bench: up ## Micro-benchmarks; streamsre (defaults, tuned) vs a Python consumer, the per-event baseline and the Postgres ceiling
 	$(CARGO) build --release -p streamsre --example pg_ceiling
 	scripts/bench.sh target/release/streamsre
+
+bench-ab: up ## This tree's defaults against BASE (a git revision, built in a worktree), alternating, in one invocation
+	@[ -n "$(BASE)" ] || { echo "usage: make bench-ab BASE=<git revision> [ROUNDS=3]"; exit 2; }
+	scripts/bench-ab.sh "$$(scripts/build-rev.sh $(BASE))" target/release/streamsre $(ROUNDS)
 
 sweep: up ## Throughput of consume over a grid of flow/batching flags (Markdown table on stdout)
 	scripts/sweep.sh target/release/streamsre

@@ -26,7 +26,8 @@ source scripts/bench-lib.sh
 BASELINE_N=${BENCH_BASELINE_EVENTS:-20000}
 
 echo "bench: criterion micro-benchmarks (each against a baseline in the same run)"
-{ cargo bench -q -p streamsre-event --bench codec && cargo bench -q -p streamsre-flow --bench tracker; } \
+{ cargo bench -q -p streamsre-event --bench codec && cargo bench -q -p streamsre-mapping --bench route \
+  && cargo bench -q -p streamsre-flow --bench tracker; } \
   >"$STACK/bench-criterion.log" 2>&1 || { tail -20 "$STACK/bench-criterion.log"; exit 1; }
 ratio_of() { # group streamsre_bench baseline_bench
   python3 - "$1" "$2" "$3" <<'PY'
@@ -37,6 +38,7 @@ print(f"bench: micro {g}: {a}={m(a):.0f}ns {b}={m(b):.0f}ns ratio={m(a)/m(b):.2f
 PY
 }
 ratio_of decode_512b streamsre_decode_validate baseline_serde_value
+ratio_of route_512b mapping_decode_route review_decode_validate
 ratio_of track_complete_1024 offset_tracker_out_of_order baseline_btreeset
 
 start_bench_broker

@@ -16,6 +16,7 @@ use apache_avro::types::Value;
 use apache_avro::Schema;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value as Json};
+use std::io::Read;
 
 /// The magic byte that starts every Confluent-framed value.
 pub const MAGIC_BYTE: u8 = 0;
@@ -52,7 +53,10 @@ pub fn confluent_frame(
 pub fn decode_avro_json(id: u32, writer: &Schema, body: &[u8]) -> Result<Json, InvalidEvent> {
     // The cap is process-wide and set by its first caller; this crate is apache-avro's only one.
     apache_avro::util::max_allocation_bytes(crate::AVRO_MAX_ALLOCATION_BYTES);
-    let mut reader = body;
+    let mut reader = Body {
+        rest: body,
+        ran_out: false,
+    };
     let value = GenericDatumReader::builder(writer)
         .build()
         .and_then(|datum| datum.read_value(&mut reader))
@@ -61,15 +65,44 @@ pub fn decode_avro_json(id: u32, writer: &Schema, body: &[u8]) -> Result<Json, I
                 "schema id {id}: the body does not decode with its schema (truncated or corrupt): {e}"
             ))
         })?;
-    if !reader.is_empty() {
+    if reader.ran_out {
+        return Err(InvalidEvent::CorruptAvro(format!(
+            "schema id {id}: the body ends inside a value ({} bytes: truncated)",
+            body.len()
+        )));
+    }
+    if !reader.rest.is_empty() {
         return Err(InvalidEvent::CorruptAvro(format!(
             "schema id {id}: {} bytes left after the record",
-            reader.len()
+            reader.rest.len()
         )));
     }
     let json = to_json(value)
         .map_err(|e| InvalidEvent::UnresolvableSchema(format!("schema id {id}: {e}")))?;
     Ok(json)
+}
+
+/// The body as apache-avro reads it, remembering whether a read ran past its end: the library
+/// decodes a `string`, `boolean` or union index cut off by the end of its input as `null`
+/// rather than an error (it reads files a block at a time), so a truncated message would
+/// otherwise decode with its last values null (found by `fuzz/avro_event`).
+struct Body<'a> {
+    rest: &'a [u8],
+    ran_out: bool,
+}
+
+impl Read for Body<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.rest.read(buf)?;
+        self.ran_out |= n < buf.len();
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        let result = self.rest.read_exact(buf);
+        self.ran_out |= result.is_err();
+        result
+    }
 }
 
 /// Decodes the Avro `body` written with `writer` (registry id `id`) and validates the event.
@@ -231,6 +264,30 @@ mod tests {
         let err = decode_avro(3, &schema, &bytes).unwrap_err();
         assert_eq!(err.kind(), "unresolvable_schema");
         assert!(err.to_string().contains("payload"), "{err}");
+    }
+
+    /// Found by `fuzz/avro_event`: a body cut inside its last string decoded, with that
+    /// string null, because apache-avro reads a string, boolean or union index cut off by the
+    /// end of input as null.
+    #[test]
+    fn a_body_cut_inside_its_last_value_is_corrupt() {
+        let schema = Schema::parse_str(V1).unwrap();
+        let full = body(&schema, 4, false);
+        assert!(decode_avro_json(1, &schema, &full).is_ok());
+        for cut in 1..=2 {
+            let err = decode_avro_json(1, &schema, &full[..full.len() - cut]).unwrap_err();
+            assert_eq!(err.kind(), "corrupt_avro", "cut {cut}: {err}");
+            assert!(err.to_string().contains("truncated"), "{err}");
+        }
+        let flag = Schema::parse_str(
+            r#"{"type":"record","name":"F","fields":[
+            {"name":"n","type":"int"},{"name":"b","type":"boolean"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            decode_avro_json(1, &flag, &[2]).unwrap_err().kind(),
+            "corrupt_avro"
+        );
     }
 
     /// Found by `fuzz/avro_event`: apache-avro up to 0.21 panicked (instead of returning an

@@ -62,15 +62,13 @@ impl Walk<'_> {
                 }
                 false
             }
-            Schema::Record(r) => {
-                self.named(&r.name, |walk| {
-                    let mut zero = true;
-                    for field in &r.fields {
-                        zero &= walk.zero_width(&field.schema)?;
-                    }
-                    Ok(zero)
-                })?
-            }
+            Schema::Record(r) => self.named(&r.name, |walk| {
+                let mut zero = true;
+                for field in &r.fields {
+                    zero &= walk.zero_width(&field.schema)?;
+                }
+                Ok(zero)
+            })?,
             Schema::Fixed(f) => self.named(&f.name, |_| Ok(f.size == 0))?,
             Schema::Decimal(d) => matches!(&d.inner, InnerDecimalSchema::Fixed(f) if f.size == 0),
             Schema::Ref { name } => match self.state.get(name) {
@@ -111,7 +109,9 @@ impl Walk<'_> {
         match self.state.get(name) {
             Some(Seen::Done(zero)) => return Ok(*zero),
             Some(Seen::Open) => {
-                return Err(format!("{name} refers to itself: a recursive schema is refused"))
+                return Err(format!(
+                    "{name} refers to itself: a recursive schema is refused"
+                ))
             }
             None => {}
         }
@@ -164,7 +164,10 @@ mod tests {
             ),
         ] {
             let err = writer_schema(text).unwrap_err();
-            assert!(err.contains("zero bytes") && err.contains(named), "{text}: {err}");
+            assert!(
+                err.contains("zero bytes") && err.contains(named),
+                "{text}: {err}"
+            );
         }
     }
 
