@@ -5,20 +5,22 @@
 //!
 //! `file` parses and checks the file on its own terms; `plan` joins it with the column types
 //! the database reported and turns each event into coerced rows (`coerce`) or a DLQ reason;
-//! `sql` writes the one statement a batch runs. What needs the database (do the tables,
-//! columns and unique keys exist) is read and checked by the sink. Pure, so every rule is
-//! unit-tested.
+//! `sql` writes the one statement a batch runs, `layout` which arrays it sends. What needs the
+//! database (do the tables, columns and unique keys exist) is read and checked by the sink.
+//! Pure, so every rule is unit-tested.
 
 #![warn(missing_docs)]
 
 mod coerce;
 mod file;
+mod layout;
 mod plan;
 mod pointer;
 mod sql;
 
 pub use coerce::{coerce, ColumnType, Typed};
 pub use file::{parse, Mapping, MappingError, Mode, Route, Source, Unrouted};
+pub use layout::{Layout, Slot};
 pub use plan::{ColumnSpec, Meta, Plan, Rejected, Routed, Row, Target};
 pub use pointer::Pointer;
 pub use sql::{

@@ -10,6 +10,7 @@ use crate::coerce::{coerce, ColumnType, Typed};
 use crate::file::{Mapping, Mode, Source, Unrouted};
 use crate::pointer::Pointer;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -186,6 +187,53 @@ impl Plan {
         })
     }
 
+    /// The only route that writes target `t`, if only one does.
+    fn sole_route(&self, t: usize) -> Option<&PlannedRoute> {
+        let mut feeding = self.routes.iter().filter(|r| r.target == t);
+        let route = feeding.next()?;
+        feeding.next().is_none().then_some(route)
+    }
+
+    /// The first target whose rows line up one to one with `t`'s, batch after batch: each is
+    /// written by one route, and the two routes take the same events (same topic and `when`).
+    /// `t` itself when no earlier target does.
+    pub(crate) fn lead_of(&self, t: usize) -> usize {
+        let Some(route) = self.sole_route(t) else {
+            return t;
+        };
+        (0..t)
+            .find(|&a| {
+                self.sole_route(a)
+                    .is_some_and(|r| r.topic == route.topic && r.when == route.when)
+            })
+            .unwrap_or(t)
+    }
+
+    /// An earlier column, of `t` or of a target lined up with it, that always holds the same
+    /// values as column `c` of `t`: the same source, coerced to the same value.
+    pub(crate) fn same_values(&self, t: usize, c: usize) -> Option<(usize, usize)> {
+        let route = self.sole_route(t)?;
+        let (source, ty) = (&route.sources[c], &self.targets[t].columns[c].1.ty);
+        let integer =
+            |ty: &ColumnType| matches!(ty, ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8);
+        let lead = self.lead_of(t);
+        (0..=t)
+            .filter(|&a| a == t || self.lead_of(a) == lead)
+            .flat_map(|a| {
+                (0..if a == t {
+                    c
+                } else {
+                    self.targets[a].columns.len()
+                })
+                    .map(move |b| (a, b))
+            })
+            .find(|&(a, b)| {
+                let other = &self.targets[a].columns[b].1.ty;
+                self.sole_route(a).is_some_and(|r| r.sources[b] == *source)
+                    && (other == ty || (integer(other) && integer(ty)))
+            })
+    }
+
     /// The rows `doc` becomes, or why it cannot be applied.
     pub fn route(&self, doc: &Value, meta: &Meta<'_>) -> Result<Routed, Rejected> {
         let matching: Vec<&PlannedRoute> = self
@@ -216,13 +264,13 @@ impl Plan {
                     .map(|((column, spec), source)| {
                         let found = value_of(source, doc, meta);
                         let at = || format!("{}.{column} from {}", target.table, shown(source));
-                        if found.as_ref().is_none_or(Value::is_null) && spec.not_null {
+                        if found.as_deref().is_none_or(Value::is_null) && spec.not_null {
                             return Err(Rejected::new(
                                 "missing_field",
                                 format!("{}: absent, and the column is NOT NULL", at()),
                             ));
                         }
-                        coerce(found.as_ref(), &spec.ty)
+                        coerce(found.as_deref(), &spec.ty)
                             .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))
                     })
                     .collect::<Result<_, _>>()?;
@@ -278,8 +326,8 @@ fn dedup_id(pointer: Option<&Pointer>, doc: &Value, meta: &Meta<'_>) -> Result<U
                 format!("dedup_id {pointer} is absent"),
             ))
         }
-        Some(Value::String(s)) => s.clone(),
-        Some(v @ Value::Number(_)) => v.to_string(),
+        Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
+        Some(v @ Value::Number(_)) => Cow::Owned(v.to_string()),
         Some(v) => {
             return Err(Rejected::new(
                 "invalid_dedup_id",
@@ -304,11 +352,13 @@ fn dedup_id(pointer: Option<&Pointer>, doc: &Value, meta: &Meta<'_>) -> Result<U
     }
 }
 
-/// The JSON a source yields for this event (`None`: nothing there).
-fn value_of(source: &Source, doc: &Value, meta: &Meta<'_>) -> Option<Value> {
+/// The JSON a source yields for this event (`None`: nothing there), borrowed from the event
+/// where it comes from it.
+fn value_of<'a>(source: &'a Source, doc: &'a Value, meta: &Meta<'_>) -> Option<Cow<'a, Value>> {
     let text = |b: &[u8]| Value::String(String::from_utf8_lossy(b).into_owned());
-    match source {
-        Source::Field(p) => p.get(doc).cloned(),
+    let owned = match source {
+        Source::Field(p) => return p.get(doc).map(Cow::Borrowed),
+        Source::Const(v) => return Some(Cow::Borrowed(v)),
         Source::Key => meta.key.map(text),
         Source::Topic => Some(meta.topic.into()),
         Source::Partition => Some(meta.partition.into()),
@@ -319,8 +369,8 @@ fn value_of(source: &Source, doc: &Value, meta: &Meta<'_>) -> Option<Value> {
             .iter()
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.as_deref().map(text)),
-        Source::Const(v) => Some(v.clone()),
-    }
+    };
+    owned.map(Cow::Owned)
 }
 
 fn shown(source: &Source) -> String {

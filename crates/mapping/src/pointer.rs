@@ -3,9 +3,13 @@
 
 use std::fmt;
 
-/// A valid JSON pointer, e.g. `/data/order_id`; `""` is the whole document.
+/// A valid JSON pointer, e.g. `/data/order_id`; `""` is the whole document. Its tokens are
+/// split and unescaped once, so reading an event allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Pointer(String);
+pub struct Pointer {
+    raw: String,
+    tokens: Vec<String>,
+}
 
 impl Pointer {
     /// Checks `raw`: empty, or `/`-separated tokens where `~` is only `~0` or `~1`.
@@ -23,24 +27,44 @@ impl Pointer {
                 ));
             }
         }
-        Ok(Self(raw.to_string()))
+        let tokens = raw
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        Ok(Self {
+            raw: raw.to_string(),
+            tokens,
+        })
     }
 
     /// The value it points at in `doc`, if any.
     pub fn get<'a>(&self, doc: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        doc.pointer(&self.0)
+        self.tokens.iter().try_fold(doc, |at, token| match at {
+            serde_json::Value::Object(map) => map.get(token),
+            serde_json::Value::Array(items) => items.get(array_index(token)?),
+            _ => None,
+        })
     }
 
     /// The pointer as written.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.raw
     }
 }
 
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.raw)
     }
+}
+
+/// An array index as RFC 6901 writes it: `0`, or digits without a leading zero or sign.
+fn array_index(token: &str) -> Option<usize> {
+    let digits = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
+    (digits && (token == "0" || !token.starts_with('0')))
+        .then(|| token.parse().ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -65,6 +89,11 @@ mod tests {
         );
         assert_eq!(Pointer::parse("").unwrap().get(&doc), Some(&doc));
         assert_eq!(Pointer::parse("/missing").unwrap().get(&doc), None);
+        for index in ["01", "+1", "-1", "1.0", "", "99"] {
+            let p = Pointer::parse(&format!("/data/list/{index}")).unwrap();
+            assert_eq!(p.get(&doc), None, "{index:?}");
+        }
+        assert_eq!(Pointer::parse("/data/list/0/x").unwrap().get(&doc), None);
         assert!(Pointer::parse("data")
             .unwrap_err()
             .contains("start with '/'"));

@@ -1,7 +1,8 @@
 //! The one statement a batch runs: the ledger insert, then one sub-statement per table that
 //! writes only the rows of events the ledger had not seen, all in the caller's transaction.
 //!
-//! Rows travel as arrays (`unnest`), one array per column, typed as [`param_type`] says; each
+//! Rows travel as arrays (`unnest`), one array per column (shared where `layout` finds two
+//! always equal), typed as [`param_type`] says; each
 //! value is cast to its column's own SQL type in the `SELECT`. Within a batch, rows are
 //! ordered so that concurrent transactions lock rows in the same order (no deadlocks), an
 //! upsert keeps the last row per key by offset (one statement cannot touch a row twice), and
@@ -9,6 +10,7 @@
 
 use crate::coerce::ColumnType;
 use crate::file::Mode;
+use crate::layout::{Layout, Slot};
 use crate::plan::{Plan, Target};
 use std::fmt::Write;
 
@@ -106,28 +108,28 @@ pub fn statement(plan: &Plan, source: RowSource) -> String {
     RETURNING event_id
 )",
     );
-    let mut next = 5;
+    let layout = Layout::new(plan);
     for (i, target) in plan.targets.iter().enumerate() {
         let rows = match source {
-            RowSource::Unnest => unnest(target, next),
+            RowSource::Unnest => unnest(i, target, &layout),
             RowSource::Staged => format!("pg_temp.{} AS i", target_stage(i)),
         };
         let _ = write!(sql, ",\nt{i} AS (\n{}\n)", target_sql(target, &rows));
-        next += 2 + target.columns.len();
     }
     sql.push_str("\nSELECT count(*) FROM fresh");
     sql
 }
 
-/// A target's rows from its array parameters, starting at `$first`.
-fn unnest(t: &Target, first: usize) -> String {
+/// Target `i`'s rows from the array parameters `layout` gives it.
+fn unnest(i: usize, t: &Target, layout: &Layout) -> String {
     let mut arrays = vec![
-        format!("${first}::uuid[]"),
-        format!("${}::int8[]", first + 1),
+        format!("${}::uuid[]", layout.number(Slot::Ids(i))),
+        format!("${}::int8[]", layout.number(Slot::Ords(i))),
     ];
     let mut names = vec!["_sr_id".to_string(), "_sr_ord".to_string()];
-    for (n, (column, spec)) in t.columns.iter().enumerate() {
-        arrays.push(format!("${}::{}[]", first + 2 + n, param_type(&spec.ty)));
+    for (c, (column, spec)) in t.columns.iter().enumerate() {
+        let n = layout.number(Slot::Column(i, c));
+        arrays.push(format!("${n}::{}[]", param_type(&spec.ty)));
         names.push(quote(column));
     }
     format!("unnest({}) AS i({})", arrays.join(", "), names.join(", "))
@@ -158,12 +160,8 @@ fn target_sql(t: &Target, rows: &str) -> String {
             .collect()
     };
     match t.mode {
-        Mode::Insert => {
-            format!(
-                "{head}\n    SELECT {}\n    {from}\n    ORDER BY i._sr_ord",
-                select().join(", ")
-            )
-        }
+        // Rows leave `unnest` (or the stage) in batch order; an insert needs no other.
+        Mode::Insert => format!("{head}\n    SELECT {}\n    {from}", select().join(", ")),
         Mode::Upsert => {
             let distinct: Vec<String> = keys.iter().map(|k| format!("i.{k}")).collect();
             let updates: Vec<String> = t
@@ -190,7 +188,9 @@ fn target_sql(t: &Target, rows: &str) -> String {
                     if t.key.contains(c) {
                         value(c, &s.ty, &s.sql_type)
                     } else if is_numeric(&s.ty) {
-                        format!("sum({})::{}", value(c, &s.ty, "numeric"), s.sql_type)
+                        // Summed in the column's own type: integers take Postgres' integer
+                        // accumulators, several times cheaper than numeric's.
+                        format!("sum({})::{}", value(c, &s.ty, &s.sql_type), s.sql_type)
                     } else {
                         format!(
                             "(array_agg({} ORDER BY i._sr_ord DESC))[1]",

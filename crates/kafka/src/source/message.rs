@@ -64,26 +64,28 @@ impl Cost for Record {
 impl Record {
     /// Copies what the pipeline needs out of librdkafka's buffer.
     pub fn from_message(m: &BorrowedMessage<'_>) -> Self {
+        // librdkafka parses the headers on each call: read them once.
+        let headers: Vec<(String, Option<Vec<u8>>)> =
+            m.headers().map_or_else(Vec::new, |headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            });
+        let dlq_id = headers
+            .iter()
+            .find(|(k, _)| k == crate::dlq::DLQ_ID_HEADER)
+            .and_then(|(_, v)| v.as_deref())
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| uuid::Uuid::parse_str(v).ok());
         Self {
             partition: m.partition(),
             offset: m.offset(),
             key: m.key().map(<[u8]>::to_vec),
             value: m.payload().map(<[u8]>::to_vec),
             timestamp_ms: m.timestamp().to_millis(),
-            dlq_id: m.headers().and_then(|headers| {
-                headers
-                    .iter()
-                    .find(|h| h.key == crate::dlq::DLQ_ID_HEADER)
-                    .and_then(|h| h.value)
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .and_then(|v| uuid::Uuid::parse_str(v).ok())
-            }),
-            headers: m.headers().map_or_else(Vec::new, |headers| {
-                headers
-                    .iter()
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            }),
+            dlq_id,
+            headers,
             fetched_at: Instant::now(),
         }
     }

@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde_json::Value;
 use streamsre_mapping::{
-    param_type, stage_ddl, statement, target_stage, Plan, RowSource, Typed, LEDGER_STAGE,
+    param_type, stage_ddl, statement, target_stage, Layout, Plan, RowSource, Slot, Typed,
+    LEDGER_STAGE,
 };
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -35,6 +36,7 @@ pub enum WritePath {
 /// A plan's statements, written once when the sink is given the plan.
 pub(super) struct Statements {
     pub(super) plan: Plan,
+    layout: Layout,
     unnest: String,
     staged: String,
     ddl: String,
@@ -46,14 +48,16 @@ impl Statements {
             unnest: statement(&plan, RowSource::Unnest),
             staged: statement(&plan, RowSource::Staged),
             ddl: stage_ddl(&plan),
+            layout: Layout::new(&plan),
             plan,
         }
     }
 }
 
-/// One column's values for a batch, in the element type `param_type` names.
-enum Column {
-    Text(Vec<Option<String>>),
+/// One column's values for a batch, in the element type `param_type` names; text is borrowed
+/// from the events (a batch is retried from the same events, so they outlive it).
+enum Column<'a> {
+    Text(Vec<Option<&'a str>>),
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
     Bool(Vec<Option<bool>>),
@@ -62,7 +66,7 @@ enum Column {
     Json(Vec<Option<Value>>),
 }
 
-impl Column {
+impl<'a> Column<'a> {
     fn for_type(param: &str, capacity: usize) -> Self {
         match param {
             "int8" => Self::Int(Vec::with_capacity(capacity)),
@@ -77,7 +81,7 @@ impl Column {
 
     /// Appends `value`; the plan coerced it for this column, so its variant matches (if not,
     /// the row is refused rather than written wrong).
-    fn push(&mut self, value: &Typed) -> Result<(), SinkError> {
+    fn push(&mut self, value: &'a Typed) -> Result<(), SinkError> {
         match (self, value) {
             (Self::Text(v), Typed::Null) => v.push(None),
             (Self::Int(v), Typed::Null) => v.push(None),
@@ -86,7 +90,7 @@ impl Column {
             (Self::Uuid(v), Typed::Null) => v.push(None),
             (Self::Time(v), Typed::Null) => v.push(None),
             (Self::Json(v), Typed::Null) => v.push(None),
-            (Self::Text(v), Typed::Text(s) | Typed::Numeric(s)) => v.push(Some(s.clone())),
+            (Self::Text(v), Typed::Text(s) | Typed::Numeric(s)) => v.push(Some(s)),
             (Self::Int(v), Typed::Int(n)) => v.push(Some(*n)),
             (Self::Float(v), Typed::Float(f)) => v.push(Some(*f)),
             (Self::Bool(v), Typed::Bool(b)) => v.push(Some(*b)),
@@ -148,24 +152,24 @@ fn element_json(t: &Typed) -> Value {
 }
 
 /// The batch laid out column by column: the ledger, then each target's rows.
-struct Columns {
+struct Columns<'a> {
     ids: Vec<Uuid>,
-    topics: Vec<String>,
+    topics: Vec<&'a str>,
     partitions: Vec<i32>,
     offsets: Vec<i64>,
-    targets: Vec<TargetColumns>,
+    targets: Vec<TargetColumns<'a>>,
 }
 
-struct TargetColumns {
+struct TargetColumns<'a> {
     ids: Vec<Uuid>,
     ords: Vec<i64>,
-    values: Vec<Column>,
+    values: Vec<Column<'a>>,
 }
 
-impl Columns {
-    fn new(plan: &Plan, events: &[&ValidEvent]) -> Result<Self, SinkError> {
+impl<'a> Columns<'a> {
+    fn new(plan: &Plan, events: &[&'a ValidEvent]) -> Result<Self, SinkError> {
         let n = events.len();
-        let mut targets: Vec<TargetColumns> = plan
+        let mut targets: Vec<TargetColumns<'a>> = plan
             .targets
             .iter()
             .map(|t| TargetColumns {
@@ -195,22 +199,22 @@ impl Columns {
         }
         Ok(Self {
             ids: events.iter().map(|e| e.id).collect(),
-            topics: events.iter().map(|e| e.pos.topic.clone()).collect(),
+            topics: events.iter().map(|e| e.pos.topic.as_str()).collect(),
             partitions: events.iter().map(|e| e.pos.partition).collect(),
             offsets: events.iter().map(|e| e.pos.offset).collect(),
             targets,
         })
     }
 
-    /// Every parameter in the statement's order.
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+    /// The `unnest` statement's parameters: the ledger's, then the arrays `layout` sends.
+    fn params(&self, layout: &Layout) -> Vec<&(dyn ToSql + Sync)> {
         let mut params: Vec<&(dyn ToSql + Sync)> =
             vec![&self.ids, &self.topics, &self.partitions, &self.offsets];
-        for t in &self.targets {
-            params.push(&t.ids);
-            params.push(&t.ords);
-            params.extend(t.values.iter().map(Column::as_sql));
-        }
+        params.extend(layout.sent().iter().map(|slot| match *slot {
+            Slot::Ids(t) => &self.targets[t].ids as &(dyn ToSql + Sync),
+            Slot::Ords(t) => &self.targets[t].ords,
+            Slot::Column(t, c) => self.targets[t].values[c].as_sql(),
+        }));
         params
     }
 }
@@ -229,7 +233,9 @@ pub(super) async fn apply(
     let fresh: i64 = match path {
         WritePath::Unnest => {
             let stmt = tx.prepare_cached(&statements.unnest).await?;
-            tx.query_one(&stmt, &columns.params()).await?.get(0)
+            tx.query_one(&stmt, &columns.params(&statements.layout))
+                .await?
+                .get(0)
         }
         WritePath::Copy => {
             staged(tx, statements, &columns).await?;
@@ -269,7 +275,7 @@ fn copy_type(param: &str) -> Type {
 async fn staged(
     tx: &Transaction<'_>,
     statements: &Statements,
-    columns: &Columns,
+    columns: &Columns<'_>,
 ) -> Result<(), SinkError> {
     let ledger_types = [Type::UUID, Type::TEXT, Type::INT4, Type::INT8];
     let copy = format!("COPY pg_temp.{LEDGER_STAGE} FROM STDIN BINARY");

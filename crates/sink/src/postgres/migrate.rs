@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "ledger_retention",
         include_str!("../../../../migrations/0003_ledger_retention.sql"),
     ),
+    (
+        4,
+        "ledger_retention_brin",
+        include_str!("../../../../migrations/0004_ledger_retention_brin.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying streamsre's migration lock among other advisory locks.
