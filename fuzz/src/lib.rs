@@ -355,28 +355,29 @@ pub fn avro_event(data: &[u8]) {
     }
 }
 
+/// Every scalar column type the coercion knows.
+const SCALARS: [ColumnType; 10] = [
+    ColumnType::Text,
+    ColumnType::Int2,
+    ColumnType::Int4,
+    ColumnType::Int8,
+    ColumnType::Numeric,
+    ColumnType::Float,
+    ColumnType::Bool,
+    ColumnType::Uuid,
+    ColumnType::Timestamptz,
+    ColumnType::Jsonb,
+];
+
 /// Column types a fuzzed mapping's columns get, picked from the column name so one input
 /// always plans the same way.
 fn synthetic_type(column: &str) -> ColumnType {
-    use ColumnType::*;
-    const SCALARS: [ColumnType; 10] = [
-        Text,
-        Int2,
-        Int4,
-        Int8,
-        Numeric,
-        Float,
-        Bool,
-        Uuid,
-        Timestamptz,
-        Jsonb,
-    ];
     let h = column.bytes().fold(7usize, |h, b| {
         h.wrapping_mul(31).wrapping_add(usize::from(b))
     });
     let scalar = SCALARS[h % SCALARS.len()].clone();
     if h % 3 == 0 {
-        Array(Box::new(scalar))
+        ColumnType::Array(Box::new(scalar))
     } else {
         scalar
     }
@@ -423,24 +424,10 @@ pub fn mapping_file(data: &[u8]) {
 
 /// Every column type the coercion knows, and arrays of each.
 fn all_types() -> Vec<ColumnType> {
-    use ColumnType::*;
-    let scalars = [
-        Text,
-        Int2,
-        Int4,
-        Int8,
-        Numeric,
-        Float,
-        Bool,
-        Uuid,
-        Timestamptz,
-        Jsonb,
-    ];
-    let arrays = scalars
+    let arrays = SCALARS
         .iter()
-        .map(|t| Array(Box::new(t.clone())))
-        .collect::<Vec<_>>();
-    scalars.into_iter().chain(arrays).collect()
+        .map(|t| ColumnType::Array(Box::new(t.clone())));
+    SCALARS.iter().cloned().chain(arrays).collect()
 }
 
 /// A JSON value coerced to every column type; what succeeds has its column's shape.
