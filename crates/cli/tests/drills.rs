@@ -123,9 +123,9 @@ async fn a_slow_database_builds_lag_not_memory_and_drains_after_recovery() {
     db.drop_db().await;
 }
 
-/// One row the database rejects (a NUL character, which PostgreSQL text cannot store:
-/// SQLSTATE 22021, permanent) inside a batch of 1,000: bisection commits the 999 good rows and
-/// sends exactly the bad one to the DLQ.
+/// One row the database rejects (a rating the `reviews` CHECK refuses: SQLSTATE 23514,
+/// permanent; the mapping cannot see it, the column is a plain integer) inside a batch of
+/// 1,000: bisection commits the 999 good rows and sends exactly the bad one to the DLQ.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_bad_row_in_a_batch_of_1000_is_isolated_by_bisection() {
     let topic = create_topic(1).await;
@@ -133,7 +133,7 @@ async fn one_bad_row_in_a_batch_of_1000_is_isolated_by_bisection() {
     let (group, db) = (unique("g"), TestDb::create().await);
     let mut generator = workload(31);
     let mut events: Vec<_> = (0..1_000).map(|_| generator.next_event()).collect();
-    events[500].payload.text = "bad \u{0} row".to_string();
+    events[500].payload.rating = 9;
     let bad_id = events[500].event_id;
     let records: Vec<_> = keyed_records(&events);
     send_raw(
@@ -183,7 +183,7 @@ async fn one_bad_row_in_a_batch_of_1000_is_isolated_by_bisection() {
         (row.get(0), row.get(1), row.get(2), row.get(3));
     assert_eq!(id, bad_id);
     assert_eq!(kind, "sink_rejected");
-    assert!(reason.contains("22021"), "{reason}");
+    assert!(reason.contains("23514"), "{reason}");
     assert!(has_raw);
     let log = std::fs::read_to_string(&c.stderr_path).unwrap();
     let first_bisect = log
