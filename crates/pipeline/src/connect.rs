@@ -6,6 +6,7 @@ use crate::ConsumeConfig;
 use anyhow::bail;
 use std::time::Duration;
 use streamsre_retry::RetryAction;
+use streamsre_sink::postgres::catalog::PlanError;
 use streamsre_sink::{PgSink, PgSinkConfig, SinkError};
 use streamsre_telemetry::redact_url;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +29,7 @@ impl std::fmt::Display for MappingRejected {
 impl std::error::Error for MappingRejected {}
 
 /// Connects to Postgres, applies migrations and checks the mapping against the catalog,
-/// retrying transient failures until `cancel`.
+/// retrying transient failures (reading the catalog included) until `cancel`.
 pub(crate) async fn connect_sink(
     config: &ConsumeConfig,
     cancel: &CancellationToken,
@@ -42,36 +43,32 @@ pub(crate) async fn connect_sink(
     let mut attempt = 0;
     loop {
         let result = async {
-            let sink = PgSink::connect(&pg).await?;
-            sink.migrate().await?;
-            Ok::<_, SinkError>(sink)
+            let sink = PgSink::connect(&pg).await.map_err(PlanError::Unavailable)?;
+            sink.migrate().await.map_err(PlanError::Unavailable)?;
+            sink.with_mapping(&config.mapping).await
         }
         .await;
-        match result {
+        let unavailable = match result {
             Ok(sink) => {
-                let sink = sink
-                    .with_mapping(&config.mapping)
-                    .await
-                    .map_err(MappingRejected)?;
                 for target in sink.plan().map_or(&[][..], |p| &p.targets) {
                     tracing::info!(table = %target.table, mode = %target.mode, columns = target.columns.len(), "mapping ready");
                 }
                 return Ok(sink);
             }
-            Err(SinkError(RetryAction::DontRetry(reason))) => bail!(
+            Err(PlanError::Rejected(problems)) => return Err(MappingRejected(problems).into()),
+            Err(PlanError::Unavailable(SinkError(RetryAction::DontRetry(reason)))) => bail!(
                 "cannot use database {}: {reason}",
                 redact_url(&config.database_url)
             ),
-            Err(e) => {
-                let reason = e.reason().to_string();
-                let delay = config.retry.backoff.delay(attempt, &mut rand::thread_rng());
-                tracing::warn!(database = %redact_url(&config.database_url), %reason, ?delay, "database not available yet; retrying");
-                attempt += 1;
-                tokio::select! {
-                    _ = cancel.cancelled() => bail!("shut down while waiting for the database"),
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
+            Err(PlanError::Unavailable(e)) => e,
+        };
+        let reason = unavailable.reason().to_string();
+        let delay = config.retry.backoff.delay(attempt, &mut rand::thread_rng());
+        tracing::warn!(database = %redact_url(&config.database_url), %reason, ?delay, "database not available yet; retrying");
+        attempt += 1;
+        tokio::select! {
+            _ = cancel.cancelled() => bail!("shut down while waiting for the database"),
+            _ = tokio::time::sleep(delay) => {}
         }
     }
 }

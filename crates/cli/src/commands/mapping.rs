@@ -56,7 +56,10 @@ pub(super) async fn run(command: MappingCommand) -> anyhow::Result<ExitCode> {
             let sink = connect(&db.database_url).await?;
             let client = sink.client().await?;
             match catalog::plan(&client, &parsed).await {
-                Err(problems) => Ok(refuse_check(&problems)),
+                Err(catalog::PlanError::Rejected(problems)) => Ok(refuse_check(&problems)),
+                Err(catalog::PlanError::Unavailable(e)) => {
+                    anyhow::bail!("cannot read the catalog: {}", e.reason())
+                }
                 Ok(plan) => {
                     println!(
                         "{}: {} route(s) into {} table(s), fits the database",

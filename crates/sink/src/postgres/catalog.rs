@@ -38,17 +38,36 @@ impl TableShape {
     }
 }
 
+/// Why a mapping got no plan.
+#[derive(Debug)]
+pub enum PlanError {
+    /// The catalog could not be read for a reason that may pass (the database restarting, a
+    /// connection lost): the caller retries rather than call the mapping wrong.
+    Unavailable(SinkError),
+    /// The mapping does not fit the tables, or the catalog cannot be read for good (no
+    /// permission): one message per problem.
+    Rejected(Vec<String>),
+}
+
+impl From<SinkError> for PlanError {
+    fn from(e: SinkError) -> Self {
+        if e.is_retriable() {
+            Self::Unavailable(e)
+        } else {
+            Self::Rejected(vec![format!("reading the catalog: {}", e.reason())])
+        }
+    }
+}
+
 /// Reads every table `mapping` writes, checks each route against it, and joins the two into
 /// the plan the consumer runs; otherwise every problem, one message each.
-pub async fn plan(client: &tokio_postgres::Client, mapping: &Mapping) -> Result<Plan, Vec<String>> {
+pub async fn plan(client: &tokio_postgres::Client, mapping: &Mapping) -> Result<Plan, PlanError> {
     let mut problems = Vec::new();
     // Each table read once, however many routes write it.
     let mut shapes: BTreeMap<&str, Option<TableShape>> = BTreeMap::new();
     for route in &mapping.routes {
         if !shapes.contains_key(route.table.as_str()) {
-            let shape = table_shape(client, &route.table)
-                .await
-                .map_err(|e| vec![format!("reading the catalog: {e}")])?;
+            let shape = table_shape(client, &route.table).await?;
             shapes.insert(&route.table, shape);
         }
     }
@@ -64,9 +83,9 @@ pub async fn plan(client: &tokio_postgres::Client, mapping: &Mapping) -> Result<
         .filter_map(|(table, shape)| Some((table.to_string(), shape.as_ref()?.specs())))
         .collect();
     if !problems.is_empty() {
-        return Err(problems);
+        return Err(PlanError::Rejected(problems));
     }
-    Plan::new(mapping, &tables).map_err(|e| vec![e])
+    Plan::new(mapping, &tables).map_err(|e| PlanError::Rejected(vec![e]))
 }
 
 /// Reads `table` (`name` or `schema.name`, as `to_regclass` resolves it); `None` if it does
@@ -183,4 +202,22 @@ pub fn check_route(route: &Route, shape: Option<&TableShape>) -> Vec<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection lost while reading the catalog is retried by the consumer; only a
+    /// permanent failure (no permission) is reported as a problem with the mapping (exit 2).
+    #[test]
+    fn a_transient_catalog_failure_is_not_a_mapping_problem() {
+        let lost = PlanError::from(SinkError::retriable("connection closed"));
+        assert!(matches!(lost, PlanError::Unavailable(_)), "{lost:?}");
+        let denied = PlanError::from(SinkError::permanent("42501: permission denied"));
+        let PlanError::Rejected(problems) = denied else {
+            panic!("{denied:?}")
+        };
+        assert_eq!(problems, ["reading the catalog: 42501: permission denied"]);
+    }
 }

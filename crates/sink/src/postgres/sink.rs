@@ -1,4 +1,5 @@
 use super::apply::{self, Statements, WritePath};
+use super::catalog::PlanError;
 use super::{dlq_store, migrate, PgConnectOptions};
 use crate::{BatchOutcome, DeadLetter, SinkError, ValidEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -73,8 +74,8 @@ impl PgSink {
 
     /// Reads `mapping`'s tables from the catalog and returns the sink writing by it, or every
     /// problem found.
-    pub async fn with_mapping(self, mapping: &Mapping) -> Result<Self, Vec<String>> {
-        let client = self.client().await.map_err(|e| vec![e.to_string()])?;
+    pub async fn with_mapping(self, mapping: &Mapping) -> Result<Self, PlanError> {
+        let client = self.client().await?;
         let plan = super::catalog::plan(&client, mapping).await?;
         drop(client);
         Ok(self.with_plan(plan))
