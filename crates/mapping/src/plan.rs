@@ -217,16 +217,11 @@ impl Plan {
         let integer =
             |ty: &ColumnType| matches!(ty, ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8);
         let lead = self.lead_of(t);
+        // Columns in (target, column) order, up to this one, of the targets lined up with `t`.
         (0..=t)
-            .filter(|&a| a == t || self.lead_of(a) == lead)
-            .flat_map(|a| {
-                (0..if a == t {
-                    c
-                } else {
-                    self.targets[a].columns.len()
-                })
-                    .map(move |b| (a, b))
-            })
+            .filter(|&a| self.lead_of(a) == lead)
+            .flat_map(|a| (0..self.targets[a].columns.len()).map(move |b| (a, b)))
+            .take_while(|&at| at < (t, c))
             .find(|&(a, b)| {
                 let other = &self.targets[a].columns[b].1.ty;
                 self.sole_route(a).is_some_and(|r| r.sources[b] == *source)

@@ -2,11 +2,10 @@
 //! writes only the rows of events the ledger had not seen, all in the caller's transaction.
 //!
 //! Rows travel as arrays (`unnest`), one array per column (shared where `layout` finds two
-//! always equal), typed as [`param_type`] says; each
-//! value is cast to its column's own SQL type in the `SELECT`. Within a batch, rows are
-//! ordered so that concurrent transactions lock rows in the same order (no deadlocks), an
-//! upsert keeps the last row per key by offset (one statement cannot touch a row twice), and
-//! an increment sums per key first.
+//! always equal), typed as [`param_type`] says; each value is cast to its column's own SQL
+//! type in the `SELECT`. Within a batch, rows are ordered so that concurrent transactions
+//! lock rows in the same order (no deadlocks), an upsert keeps the last row per key by offset
+//! (one statement cannot touch a row twice), and an increment sums per key first.
 
 use crate::coerce::ColumnType;
 use crate::file::Mode;
