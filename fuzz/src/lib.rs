@@ -12,7 +12,7 @@ use streamsre_event::{
     AvroSchema, InvalidEvent,
 };
 use streamsre_mapping::{
-    coerce, parse, stage_ddl, statement, ColumnSpec, ColumnType, Meta, Plan, Rejected, Routed,
+    coerce, parse, stage_ddl, statement, ColumnSpec, ColumnType, Doc, Meta, Plan, Rejected, Routed,
     RowSource, Typed, REVIEWS_MAPPING,
 };
 
@@ -147,7 +147,7 @@ fn plans() -> &'static [Plan; 2] {
 }
 
 /// Routes `doc` through `plan` as a message of `topic` and checks the outcome's shape.
-fn check_route(plan: &Plan, doc: &Value, topic: &str) {
+fn check_route(plan: &Plan, doc: &Doc<'_>, topic: &str) {
     let headers = [("source".to_string(), Some(b"fuzz".to_vec()))];
     let meta = Meta {
         topic,
@@ -249,8 +249,11 @@ pub fn json_event(data: &[u8]) {
         }
         Err(e) => check_invalid(&e),
     }
-    match decode_json(Some(data), MAX_BYTES) {
+    let value = decode_json::<Value>(Some(data), MAX_BYTES);
+    match decode_json::<Doc<'_>>(Some(data), MAX_BYTES) {
         Ok(doc) => {
+            // The borrowed document reads exactly what serde_json's own tree reads.
+            assert_eq!(value.ok(), Some(doc.to_value()), "Doc and Value disagree");
             let [reviews, orders] = plans();
             check_route(reviews, &doc, "reviews");
             check_route(orders, &doc, "orders");
@@ -346,7 +349,8 @@ pub fn avro_event(data: &[u8]) {
         Err(e) => check_invalid(&e),
     }
     match decode_avro_json(id, schema, body) {
-        Ok(doc) => {
+        Ok(value) => {
+            let doc = Doc::from(&value);
             let [reviews, orders] = plans();
             check_route(reviews, &doc, "reviews");
             check_route(orders, &doc, "orders");
@@ -418,7 +422,7 @@ pub fn mapping_file(data: &[u8]) {
     assert!(!stage_ddl(&plan).is_empty());
     let doc = json!({"id": "7", "type": "a", "data": {"x": 1, "y": [1, "2"], "z": null}});
     for route in &mapping.routes {
-        check_route(&plan, &doc, route.topic.as_deref().unwrap_or("any"));
+        check_route(&plan, &Doc::from(&doc), route.topic.as_deref().unwrap_or("any"));
     }
 }
 
@@ -432,7 +436,7 @@ fn all_types() -> Vec<ColumnType> {
 
 /// A JSON value coerced to every column type; what succeeds has its column's shape.
 pub fn coerce_value(data: &[u8]) {
-    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+    let Ok(value) = serde_json::from_slice::<Doc<'_>>(data) else {
         return;
     };
     for ty in all_types() {

@@ -32,11 +32,12 @@ pub(crate) fn present_and_bounded(
 }
 
 /// Decodes one message value as any JSON document, for a mapping to read: the same checks as
-/// [`decode`] up to the JSON shape, none of the review event's field rules.
-pub fn decode_json(
-    value: Option<&[u8]>,
+/// [`decode`] up to the JSON shape, none of the review event's field rules. `T` is the
+/// document type: a `serde_json::Value`, or one that borrows from `value`.
+pub fn decode_json<'a, T: serde::Deserialize<'a>>(
+    value: Option<&'a [u8]>,
     max_bytes: usize,
-) -> Result<serde_json::Value, InvalidEvent> {
+) -> Result<T, InvalidEvent> {
     let bytes = present_and_bounded(value, max_bytes)?;
     let text = std::str::from_utf8(bytes).map_err(|e| InvalidEvent::NotUtf8 {
         valid_up_to: e.valid_up_to(),

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use streamsre_event::{
     decode, decode_json, encode, Event, ReviewPayload, DEFAULT_MAX_MESSAGE_BYTES,
 };
-use streamsre_mapping::{parse, ColumnSpec, ColumnType, Meta, Plan, REVIEWS_MAPPING};
+use streamsre_mapping::{parse, ColumnSpec, ColumnType, Doc, Meta, Plan, REVIEWS_MAPPING};
 use uuid::Uuid;
 
 /// The reviews tables as the catalog reports them (`migrations/`).
@@ -76,8 +76,24 @@ fn bench_route(c: &mut Criterion) {
     });
     group.bench_function("mapping_decode_route", |b| {
         b.iter(|| {
-            let doc = decode_json(Some(black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES).unwrap();
+            let doc: Doc<'_> =
+                decode_json(Some(black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES).unwrap();
             plan.route(&doc, &meta).unwrap()
+        })
+    });
+    let doc: Doc<'_> = decode_json(Some(&bytes), DEFAULT_MAX_MESSAGE_BYTES).unwrap();
+    group.bench_function("mapping_route_only", |b| {
+        b.iter(|| plan.route(black_box(&doc), &meta).unwrap())
+    });
+    group.bench_function("mapping_decode_only", |b| {
+        b.iter(|| {
+            decode_json::<Doc<'_>>(Some(black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES).unwrap()
+        })
+    });
+    group.bench_function("value_decode_only", |b| {
+        b.iter(|| {
+            decode_json::<serde_json::Value>(Some(black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES)
+                .unwrap()
         })
     });
     group.finish();

@@ -3,6 +3,7 @@
 //! from numbers or numeric strings, timestamps from RFC 3339 or epoch milliseconds, uuid from
 //! its text, anything into `jsonb`, and arrays element by element.
 
+use crate::doc::Doc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -60,19 +61,19 @@ pub enum Typed {
 
 /// Coerces `value` (`None`: the pointer found nothing) to `ty`. The error is the part of a
 /// DLQ reason after `route.column from /pointer: `, e.g. `"abc" is not numeric`.
-pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
+pub fn coerce(value: Option<&Doc<'_>>, ty: &ColumnType) -> Result<Typed, String> {
     let Some(value) = value.filter(|v| !v.is_null()) else {
         return Ok(Typed::Null);
     };
     let mismatch = |what: &str| format!("{} is not {what}", shown(value));
     Ok(match ty {
         ColumnType::Jsonb if has_nul(value) => return Err(mismatch(NUL_IN_JSONB)),
-        ColumnType::Jsonb => Typed::Json(value.clone()),
+        ColumnType::Jsonb => Typed::Json(value.to_value()),
         ColumnType::Text => match value {
-            Value::String(s) if s.contains('\0') => return Err(mismatch(NUL_IN_TEXT)),
-            Value::String(s) => Typed::Text(s.clone()),
-            Value::Number(n) => Typed::Text(n.to_string()),
-            Value::Bool(b) => Typed::Text(b.to_string()),
+            Doc::String(s) if s.contains('\0') => return Err(mismatch(NUL_IN_TEXT)),
+            Doc::String(s) => Typed::Text(s.to_string()),
+            Doc::Number(n) => Typed::Text(n.to_string()),
+            Doc::Bool(b) => Typed::Text(b.to_string()),
             _ => return Err(mismatch("text (an object or array needs a jsonb column)")),
         },
         ColumnType::Int2 | ColumnType::Int4 | ColumnType::Int8 => {
@@ -88,13 +89,13 @@ pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
             Typed::Int(n)
         }
         ColumnType::Numeric => match value {
-            Value::Number(n) => Typed::Numeric(n.to_string()),
-            Value::String(s) if is_decimal(s.trim()) => Typed::Numeric(s.trim().to_string()),
+            Doc::Number(n) => Typed::Numeric(n.to_string()),
+            Doc::String(s) if is_decimal(s.trim()) => Typed::Numeric(s.trim().to_string()),
             _ => return Err(mismatch("numeric")),
         },
         ColumnType::Float => match value {
-            Value::Number(n) => Typed::Float(n.as_f64().ok_or_else(|| mismatch("a number"))?),
-            Value::String(s) => Typed::Float(
+            Doc::Number(n) => Typed::Float(n.as_f64().ok_or_else(|| mismatch("a number"))?),
+            Doc::String(s) => Typed::Float(
                 s.trim()
                     .parse::<f64>()
                     .ok()
@@ -104,24 +105,24 @@ pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
             _ => return Err(mismatch("a number")),
         },
         ColumnType::Bool => match value {
-            Value::Bool(b) => Typed::Bool(*b),
-            Value::String(s) if s == "true" => Typed::Bool(true),
-            Value::String(s) if s == "false" => Typed::Bool(false),
+            Doc::Bool(b) => Typed::Bool(*b),
+            Doc::String(s) if s == "true" => Typed::Bool(true),
+            Doc::String(s) if s == "false" => Typed::Bool(false),
             _ => return Err(mismatch("a boolean")),
         },
         ColumnType::Uuid => match value {
-            Value::String(s) => {
+            Doc::String(s) => {
                 Typed::Uuid(uuid::Uuid::parse_str(s).map_err(|_| mismatch("a uuid"))?)
             }
             _ => return Err(mismatch("a uuid")),
         },
         ColumnType::Timestamptz => match value {
-            Value::String(s) => Typed::Timestamp(
+            Doc::String(s) => Typed::Timestamp(
                 DateTime::parse_from_rfc3339(s)
                     .map(|t| t.with_timezone(&Utc))
                     .map_err(|_| mismatch("an RFC 3339 timestamp"))?,
             ),
-            Value::Number(_) => {
+            Doc::Number(_) => {
                 let ms = integer(value).ok_or_else(|| mismatch("epoch milliseconds"))?;
                 Typed::Timestamp(
                     DateTime::from_timestamp_millis(ms)
@@ -135,7 +136,7 @@ pub fn coerce(value: Option<&Value>, ty: &ColumnType) -> Result<Typed, String> {
             }
         },
         ColumnType::Array(element) => match value {
-            Value::Array(items) => Typed::Array(
+            Doc::Array(items) => Typed::Array(
                 items
                     .iter()
                     .enumerate()
@@ -155,20 +156,20 @@ const NUL_IN_JSONB: &str =
     "jsonb: it contains a NUL character (\\u0000), which Postgres jsonb cannot store";
 
 /// Whether any string or object key in `value` contains a NUL character.
-fn has_nul(value: &Value) -> bool {
+fn has_nul(value: &Doc<'_>) -> bool {
     match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Doc::String(s) => s.contains('\0'),
+        Doc::Array(items) => items.iter().any(has_nul),
+        Doc::Object(members) => members.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
         _ => false,
     }
 }
 
 /// An integer from a JSON integer or an integer string (`"42"`); never from `4.2`.
-fn integer(value: &Value) -> Option<i64> {
+fn integer(value: &Doc<'_>) -> Option<i64> {
     match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
+        Doc::Number(n) => n.as_i64(),
+        Doc::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
@@ -182,7 +183,7 @@ fn is_decimal(s: &str) -> bool {
 }
 
 /// The value as a DLQ reason shows it: JSON, cut to 80 characters.
-fn shown(value: &Value) -> String {
+fn shown(value: &Doc<'_>) -> String {
     let text = value.to_string();
     match text.char_indices().nth(80) {
         Some((i, _)) => format!("{}…", &text[..i]),
@@ -197,11 +198,11 @@ mod tests {
     use ColumnType::*;
 
     fn ok(v: Value, ty: ColumnType) -> Typed {
-        coerce(Some(&v), &ty).unwrap()
+        coerce(Some(&Doc::from(&v)), &ty).unwrap()
     }
 
     fn err(v: Value, ty: ColumnType) -> String {
-        coerce(Some(&v), &ty).unwrap_err()
+        coerce(Some(&Doc::from(&v)), &ty).unwrap_err()
     }
 
     #[test]
@@ -233,7 +234,7 @@ mod tests {
             Typed::Array(vec![Typed::Int(1), Typed::Int(2)])
         );
         assert_eq!(coerce(None, &Int4), Ok(Typed::Null));
-        assert_eq!(coerce(Some(&json!(null)), &Uuid), Ok(Typed::Null));
+        assert_eq!(coerce(Some(&Doc::Null), &Uuid), Ok(Typed::Null));
     }
 
     #[test]

@@ -1,19 +1,20 @@
-//! Which array parameters a batch sends on the `unnest` path. Routes with the same topic and
-//! `when` take the same events, so their targets' rows line up one to one: such targets share
-//! one event-id and one order array, and a column filled from the same source with the same
-//! values as an earlier one reuses its array. The reviews mapping sends 13 arrays instead of
-//! 17; each array is encoded by the consumer and decoded by Postgres, batch after batch.
+//! Which array parameters a batch sends on the `unnest` path. When every routed event writes
+//! one row into every target ([`Layout::uniform`]: the reviews mapping), the targets' rows
+//! line up with the ledger's, so they read the ledger's event ids and one shared input;
+//! otherwise routes with the same topic and `when` still line up with each other and share one
+//! event-id array. A column filled from the same source with the same values as an earlier
+//! one reuses its array. A row's order in its batch is its position in its arrays (`WITH
+//! ORDINALITY`), so it is never sent. The reviews mapping sends 11 arrays instead of 17; each
+//! array is encoded by the consumer and decoded by Postgres, batch after batch.
 
 use crate::plan::Plan;
 use std::collections::HashMap;
 
-/// One array of a batch: a target's event ids, its rows' order in the batch, or a column.
+/// One array of a batch: a target's event ids or a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Slot {
     /// Target `t`'s event ids (joined with the ledger's fresh ids).
     Ids(usize),
-    /// Target `t`'s rows' positions in the batch.
-    Ords(usize),
     /// Column `c` of target `t`.
     Column(usize, usize),
 }
@@ -24,9 +25,11 @@ pub enum Slot {
 pub struct Layout {
     sent: Vec<Slot>,
     number: HashMap<Slot, usize>,
+    uniform: bool,
 }
 
-/// Parameters `$1..$4` are the ledger's arrays.
+/// Parameter `$1` is the ledger's event ids, `$2..$4` its topics, partitions and offsets.
+const LEDGER_IDS: usize = 1;
 const FIRST: usize = 5;
 
 impl Layout {
@@ -35,11 +38,14 @@ impl Layout {
         let mut layout = Self {
             sent: Vec::new(),
             number: HashMap::new(),
+            uniform: plan.uniform(),
         };
         for (t, target) in plan.targets.iter().enumerate() {
-            let lead = plan.lead_of(t);
-            layout.place(Slot::Ids(t), Slot::Ids(lead));
-            layout.place(Slot::Ords(t), Slot::Ords(lead));
+            if layout.uniform {
+                layout.number.insert(Slot::Ids(t), LEDGER_IDS);
+            } else {
+                layout.place(Slot::Ids(t), Slot::Ids(plan.lead_of(t)));
+            }
             for c in 0..target.columns.len() {
                 let owner = plan
                     .same_values(t, c)
@@ -70,6 +76,12 @@ impl Layout {
     /// The parameter number (`$n`) `slot` reads.
     pub fn number(&self, slot: Slot) -> usize {
         self.number[&slot]
+    }
+
+    /// Every routed event writes one row into every target, in the ledger's order: all the
+    /// arrays can be read as one input with the ledger's.
+    pub fn uniform(&self) -> bool {
+        self.uniform
     }
 }
 
@@ -132,10 +144,12 @@ mod tests {
             ],
         );
         let layout = Layout::new(&plan);
-        // reviews: ids, ords and six columns; user_stats only its constant review_count.
-        assert_eq!(layout.sent().len(), 9, "{layout:?}");
-        assert_eq!(layout.number(Slot::Ids(1)), layout.number(Slot::Ids(0)));
-        assert_eq!(layout.number(Slot::Ords(1)), layout.number(Slot::Ords(0)));
+        // Both tables read the ledger's ids; reviews sends its six columns, user_stats only
+        // its constant review_count.
+        assert!(layout.uniform());
+        assert_eq!(layout.sent().len(), 7, "{layout:?}");
+        assert_eq!(layout.number(Slot::Ids(0)), 1);
+        assert_eq!(layout.number(Slot::Ids(1)), 1);
         let column = |t: usize, name: &str| {
             let c = plan.targets[t]
                 .columns
@@ -150,7 +164,7 @@ mod tests {
             column(0, "rating"),
             "integers share"
         );
-        assert_eq!(column(1, "review_count"), 13);
+        assert_eq!(column(1, "review_count"), 11);
     }
 
     #[test]
@@ -170,7 +184,9 @@ mode = "insert"
 k = "/k"
 "#;
         let p = plan(two_filters, &[("x", &["k"]), ("y", &["k"])], &[]);
-        assert_eq!(Layout::new(&p).sent().len(), 6);
+        let layout = Layout::new(&p);
+        assert!(!layout.uniform());
+        assert_eq!(layout.sent().len(), 4);
         // Same filter, but y is written by two routes: its rows do not line up with x's.
         let shared_target = r#"
 [[route]]
@@ -191,13 +207,17 @@ mode = "insert"
 k = "/j"
 "#;
         let p = plan(shared_target, &[("x", &["k"]), ("y", &["k"])], &[]);
-        assert_eq!(Layout::new(&p).sent().len(), 6);
+        let layout = Layout::new(&p);
+        assert!(!layout.uniform());
+        assert_eq!(layout.sent().len(), 4);
         // Numeric trims what text keeps: equal sources of different types do not share.
         let p = plan(
             "[[route]]\ntable = \"x\"\nmode = \"insert\"\n[route.columns]\na = \"/v\"\nb = \"/v\"",
             &[("x", &["a", "b"])],
             &[("b", ColumnType::Numeric)],
         );
-        assert_eq!(Layout::new(&p).sent().len(), 4);
+        let layout = Layout::new(&p);
+        assert!(layout.uniform(), "one route is uniform");
+        assert_eq!(layout.sent().len(), 2);
     }
 }

@@ -3,7 +3,8 @@
 //! how (insert, upsert, increment) and where each column's value comes from (a JSON pointer
 //! into the event, message metadata such as `@key`, or a constant).
 //!
-//! `file` parses and checks the file on its own terms; `plan` joins it with the column types
+//! `doc` is the decoded event, borrowed from the message; `file` parses and checks the file
+//! on its own terms; `plan` joins it with the column types
 //! the database reported and turns each event into coerced rows (`coerce`) or a DLQ reason;
 //! `sql` writes the one statement a batch runs, `layout` which arrays it sends. What needs the
 //! database (do the tables, columns and unique keys exist) is read and checked by the sink.
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod coerce;
+mod doc;
 mod file;
 mod layout;
 mod plan;
@@ -19,6 +21,7 @@ mod pointer;
 mod sql;
 
 pub use coerce::{coerce, ColumnType, Typed};
+pub use doc::Doc;
 pub use file::{parse, Mapping, MappingError, Mode, Route, Source, Unrouted};
 pub use layout::{Layout, Slot};
 pub use plan::{ColumnSpec, Meta, Plan, Rejected, Routed, Row, Target};

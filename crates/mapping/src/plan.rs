@@ -7,6 +7,7 @@
 //! arrays and one sub-statement (`crate::sql`).
 
 use crate::coerce::{coerce, ColumnType, Typed};
+use crate::doc::Doc;
 use crate::file::{Mapping, Mode, Source, Unrouted};
 use crate::pointer::Pointer;
 use serde_json::Value;
@@ -194,6 +195,17 @@ impl Plan {
         feeding.next().is_none().then_some(route)
     }
 
+    /// Whether every event that routes at all writes exactly one row into every target (all
+    /// routes share one topic and `when`, and each target has one route), so each target's
+    /// rows line up one to one with the ledger's: the reviews mapping, and any mapping that
+    /// splits one event into several tables.
+    pub(crate) fn uniform(&self) -> bool {
+        let mut routes = self.routes.iter();
+        let first = routes.next();
+        routes.all(|r| first.is_some_and(|f| r.topic == f.topic && r.when == f.when))
+            && (0..self.targets.len()).all(|t| self.sole_route(t).is_some())
+    }
+
     /// The first target whose rows line up one to one with `t`'s, batch after batch: each is
     /// written by one route, and the two routes take the same events (same topic and `when`).
     /// `t` itself when no earlier target does.
@@ -230,15 +242,15 @@ impl Plan {
     }
 
     /// The rows `doc` becomes, or why it cannot be applied.
-    pub fn route(&self, doc: &Value, meta: &Meta<'_>) -> Result<Routed, Rejected> {
+    pub fn route(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
         let matching: Vec<&PlannedRoute> = self
             .routes
             .iter()
             .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
             .filter(|r| {
-                r.when
-                    .iter()
-                    .all(|(p, accepted)| p.get(doc).is_some_and(|v| accepted.contains(v)))
+                r.when.iter().all(|(p, accepted)| {
+                    p.get(doc).is_some_and(|v| accepted.iter().any(|a| v == a))
+                })
             })
             .collect();
         if matching.is_empty() {
@@ -259,7 +271,7 @@ impl Plan {
                     .map(|((column, spec), source)| {
                         let found = value_of(source, doc, meta);
                         let at = || format!("{}.{column} from {}", target.table, shown(source));
-                        if found.as_deref().is_none_or(Value::is_null) && spec.not_null {
+                        if found.as_deref().is_none_or(Doc::is_null) && spec.not_null {
                             return Err(Rejected::new(
                                 "missing_field",
                                 format!("{}: absent, and the column is NOT NULL", at()),
@@ -279,7 +291,7 @@ impl Plan {
     }
 
     /// Names, for each route of this topic, the first `when` it failed.
-    fn why_unrouted(&self, doc: &Value, meta: &Meta<'_>) -> String {
+    fn why_unrouted(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> String {
         let reasons: Vec<String> = self
             .routes
             .iter()
@@ -288,7 +300,7 @@ impl Plan {
                 let (p, accepted) = r
                     .when
                     .iter()
-                    .find(|(p, acc)| !p.get(doc).is_some_and(|v| acc.contains(v)))?;
+                    .find(|(p, acc)| !p.get(doc).is_some_and(|v| acc.iter().any(|a| v == a)))?;
                 let found = p
                     .get(doc)
                     .map_or("nothing".to_string(), |v| cut(&v.to_string()));
@@ -309,20 +321,20 @@ impl Plan {
 
 /// The ledger id: the dedup value (a UUID as is, anything else hashed into one), or the
 /// message's position when the mapping names no dedup pointer.
-fn dedup_id(pointer: Option<&Pointer>, doc: &Value, meta: &Meta<'_>) -> Result<Uuid, Rejected> {
+fn dedup_id(pointer: Option<&Pointer>, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Uuid, Rejected> {
     let Some(pointer) = pointer else {
         let position = format!("{}/{}/{}", meta.topic, meta.partition, meta.offset);
         return Ok(Uuid::new_v5(&DEDUP_NAMESPACE, position.as_bytes()));
     };
     let text = match pointer.get(doc) {
-        None | Some(Value::Null) => {
+        None | Some(Doc::Null) => {
             return Err(Rejected::new(
                 "missing_field",
                 format!("dedup_id {pointer} is absent"),
             ))
         }
-        Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
-        Some(v @ Value::Number(_)) => Cow::Owned(v.to_string()),
+        Some(Doc::String(s)) => Cow::Borrowed(s.as_ref()),
+        Some(Doc::Number(n)) => Cow::Owned(n.to_string()),
         Some(v) => {
             return Err(Rejected::new(
                 "invalid_dedup_id",
@@ -349,16 +361,16 @@ fn dedup_id(pointer: Option<&Pointer>, doc: &Value, meta: &Meta<'_>) -> Result<U
 
 /// The JSON a source yields for this event (`None`: nothing there), borrowed from the event
 /// where it comes from it.
-fn value_of<'a>(source: &'a Source, doc: &'a Value, meta: &Meta<'_>) -> Option<Cow<'a, Value>> {
-    let text = |b: &[u8]| Value::String(String::from_utf8_lossy(b).into_owned());
+fn value_of<'a>(source: &'a Source, doc: &'a Doc<'a>, meta: &Meta<'a>) -> Option<Cow<'a, Doc<'a>>> {
+    let text = |b: &'a [u8]| Doc::String(String::from_utf8_lossy(b));
     let owned = match source {
         Source::Field(p) => return p.get(doc).map(Cow::Borrowed),
-        Source::Const(v) => return Some(Cow::Borrowed(v)),
+        Source::Const(v) => Some(Doc::from(v)),
         Source::Key => meta.key.map(text),
-        Source::Topic => Some(meta.topic.into()),
-        Source::Partition => Some(meta.partition.into()),
-        Source::Offset => Some(meta.offset.into()),
-        Source::Timestamp => meta.timestamp_ms.map(Into::into),
+        Source::Topic => Some(Doc::String(meta.topic.into())),
+        Source::Partition => Some(Doc::Number(meta.partition.into())),
+        Source::Offset => Some(Doc::Number(meta.offset.into())),
+        Source::Timestamp => meta.timestamp_ms.map(|ms| Doc::Number(ms.into())),
         Source::Header(name) => meta
             .headers
             .iter()

@@ -1,6 +1,7 @@
 //! JSON pointers (RFC 6901), checked once when the mapping is read, so reading an event never
 //! meets a malformed one.
 
+use crate::doc::Doc;
 use std::fmt;
 
 /// A valid JSON pointer, e.g. `/data/order_id`; `""` is the whole document. Its tokens are
@@ -39,10 +40,10 @@ impl Pointer {
     }
 
     /// The value it points at in `doc`, if any.
-    pub fn get<'a>(&self, doc: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+    pub fn get<'d, 'a>(&self, doc: &'d Doc<'a>) -> Option<&'d Doc<'a>> {
         self.tokens.iter().try_fold(doc, |at, token| match at {
-            serde_json::Value::Object(map) => map.get(token),
-            serde_json::Value::Array(items) => items.get(array_index(token)?),
+            Doc::Object(_) => at.member(token),
+            Doc::Array(items) => items.get(array_index(token)?),
             _ => None,
         })
     }
@@ -74,18 +75,19 @@ mod tests {
 
     #[test]
     fn valid_pointers_read_values_and_bad_ones_say_why() {
-        let doc = json!({"data": {"a/b": 1, "m~n": 2, "list": [10, 20]}});
+        let value = json!({"data": {"a/b": 1, "m~n": 2, "list": [10, 20]}});
+        let doc = Doc::from(&value);
         assert_eq!(
             Pointer::parse("/data/a~1b").unwrap().get(&doc),
-            Some(&json!(1))
+            Some(&Doc::Number(1.into()))
         );
         assert_eq!(
             Pointer::parse("/data/m~0n").unwrap().get(&doc),
-            Some(&json!(2))
+            Some(&Doc::Number(2.into()))
         );
         assert_eq!(
             Pointer::parse("/data/list/1").unwrap().get(&doc),
-            Some(&json!(20))
+            Some(&Doc::Number(20.into()))
         );
         assert_eq!(Pointer::parse("").unwrap().get(&doc), Some(&doc));
         assert_eq!(Pointer::parse("/missing").unwrap().get(&doc), None);

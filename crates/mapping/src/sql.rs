@@ -90,15 +90,44 @@ pub fn stage_ddl(plan: &Plan) -> String {
 
 /// The statement for rows from `source`.
 pub fn statement(plan: &Plan, source: RowSource) -> String {
-    let ledger = match source {
-        RowSource::Unnest => {
-            "unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[]) AS l(id, topic, part, off)"
-                .to_string()
+    let layout = Layout::new(plan);
+    // With one input (see `Layout::uniform`), the ledger and every table read the same rows.
+    let shared = source == RowSource::Unnest && layout.uniform();
+    let mut sql = String::from("WITH ");
+    let ledger = if shared {
+        let mut arrays = vec!["$1::uuid[], $2::text[], $3::int4[], $4::int8[]".to_string()];
+        let mut names = vec!["_sr_id, _sr_topic, _sr_part, _sr_off".to_string()];
+        for (k, slot) in layout.sent().iter().enumerate() {
+            let Slot::Column(t, c) = *slot else {
+                unreachable!("a uniform layout sends no id arrays")
+            };
+            let n = layout.number(Slot::Column(t, c));
+            debug_assert_eq!(n, k + 5);
+            arrays.push(format!(
+                "${n}::{}[]",
+                param_type(&plan.targets[t].columns[c].1.ty)
+            ));
+            names.push(format!("p{n}"));
         }
-        RowSource::Staged => format!("pg_temp.{LEDGER_STAGE} AS l"),
+        let _ = write!(
+            sql,
+            "input AS (\n    SELECT * FROM unnest({}) WITH ORDINALITY AS i({}, _sr_ord)\n),\n",
+            arrays.join(", "),
+            names.join(", ")
+        );
+        "input AS l(id, topic, part, off)".to_string()
+    } else {
+        match source {
+            RowSource::Unnest => {
+                "unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[]) AS l(id, topic, part, off)"
+                    .to_string()
+            }
+            RowSource::Staged => format!("pg_temp.{LEDGER_STAGE} AS l"),
+        }
     };
-    let mut sql = format!(
-        "WITH fresh AS (
+    let _ = write!(
+        sql,
+        "fresh AS (
     INSERT INTO processed_events (event_id, processed_at, source_topic, source_partition, source_offset)
     SELECT id, now(), topic, part, off
     FROM {ledger}
@@ -107,37 +136,58 @@ pub fn statement(plan: &Plan, source: RowSource) -> String {
     RETURNING event_id
 )",
     );
-    let layout = Layout::new(plan);
     for (i, target) in plan.targets.iter().enumerate() {
-        let rows = match source {
-            RowSource::Unnest => unnest(i, target, &layout),
-            RowSource::Staged => format!("pg_temp.{} AS i", target_stage(i)),
+        let (rows, refs): (String, Vec<String>) = match source {
+            RowSource::Unnest if shared => (
+                "input AS i".to_string(),
+                (0..target.columns.len())
+                    .map(|c| format!("i.p{}", layout.number(Slot::Column(i, c))))
+                    .collect(),
+            ),
+            RowSource::Unnest => (unnest(i, target, &layout), named_refs(target)),
+            RowSource::Staged => (
+                format!("pg_temp.{} AS i", target_stage(i)),
+                named_refs(target),
+            ),
         };
-        let _ = write!(sql, ",\nt{i} AS (\n{}\n)", target_sql(target, &rows));
+        let _ = write!(sql, ",\nt{i} AS (\n{}\n)", target_sql(target, &rows, &refs));
     }
     sql.push_str("\nSELECT count(*) FROM fresh");
     sql
 }
 
-/// Target `i`'s rows from the array parameters `layout` gives it.
+/// `i."column"` for each of the target's columns: how its own rows name them.
+fn named_refs(t: &Target) -> Vec<String> {
+    t.columns
+        .iter()
+        .map(|(c, _)| format!("i.{}", quote(c)))
+        .collect()
+}
+
+/// Target `i`'s rows from the array parameters `layout` gives it; a row's order in the batch
+/// is its position in the arrays.
 fn unnest(i: usize, t: &Target, layout: &Layout) -> String {
-    let mut arrays = vec![
-        format!("${}::uuid[]", layout.number(Slot::Ids(i))),
-        format!("${}::int8[]", layout.number(Slot::Ords(i))),
-    ];
-    let mut names = vec!["_sr_id".to_string(), "_sr_ord".to_string()];
+    let mut arrays = vec![format!("${}::uuid[]", layout.number(Slot::Ids(i)))];
+    let mut names = vec!["_sr_id".to_string()];
     for (c, (column, spec)) in t.columns.iter().enumerate() {
         let n = layout.number(Slot::Column(i, c));
         arrays.push(format!("${n}::{}[]", param_type(&spec.ty)));
         names.push(quote(column));
     }
-    format!("unnest({}) AS i({})", arrays.join(", "), names.join(", "))
+    names.push("_sr_ord".to_string());
+    format!(
+        "unnest({}) WITH ORDINALITY AS i({})",
+        arrays.join(", "),
+        names.join(", ")
+    )
 }
 
-/// One table's sub-statement, reading `rows` (aliased `i`).
-fn target_sql(t: &Target, rows: &str) -> String {
-    let value = |column: &str, ty: &ColumnType, sql_type: &str| {
-        let c = format!("i.{}", quote(column));
+/// One table's sub-statement, reading `rows` (aliased `i`, with `_sr_id` and `_sr_ord`), where
+/// `refs[c]` names column `c`'s value.
+fn target_sql(t: &Target, rows: &str, refs: &[String]) -> String {
+    let value = |c: usize| {
+        let (ty, sql_type) = (&t.columns[c].1.ty, &t.columns[c].1.sql_type);
+        let c = &refs[c];
         match ty {
             ColumnType::Array(_) => format!(
                 "(CASE WHEN {c} IS NULL THEN NULL ELSE ARRAY(SELECT x FROM \
@@ -152,17 +202,13 @@ fn target_sql(t: &Target, rows: &str) -> String {
     let table = quote_table(&t.table);
     let head = format!("    INSERT INTO {table} AS t ({})", columns.join(", "));
     // Each column cast to its type: what insert and upsert select (increment aggregates).
-    let select = || -> Vec<String> {
-        t.columns
-            .iter()
-            .map(|(c, s)| value(c, &s.ty, &s.sql_type))
-            .collect()
-    };
+    let select = || -> Vec<String> { (0..t.columns.len()).map(value).collect() };
     match t.mode {
         // Rows leave `unnest` (or the stage) in batch order; an insert needs no other.
         Mode::Insert => format!("{head}\n    SELECT {}\n    {from}", select().join(", ")),
         Mode::Upsert => {
-            let distinct: Vec<String> = keys.iter().map(|k| format!("i.{k}")).collect();
+            // Key columns come first in a target (see `Plan::new`).
+            let distinct = &refs[..t.key.len()];
             let updates: Vec<String> = t
                 .columns
                 .iter()
@@ -183,18 +229,16 @@ fn target_sql(t: &Target, rows: &str) -> String {
             let select: Vec<String> = t
                 .columns
                 .iter()
-                .map(|(c, s)| {
+                .enumerate()
+                .map(|(i, (c, s))| {
                     if t.key.contains(c) {
-                        value(c, &s.ty, &s.sql_type)
+                        value(i)
                     } else if is_numeric(&s.ty) {
                         // Summed in the column's own type: integers take Postgres' integer
                         // accumulators, several times cheaper than numeric's.
-                        format!("sum({})::{}", value(c, &s.ty, &s.sql_type), s.sql_type)
+                        format!("sum({})::{}", value(i), s.sql_type)
                     } else {
-                        format!(
-                            "(array_agg({} ORDER BY i._sr_ord DESC))[1]",
-                            value(c, &s.ty, &s.sql_type)
-                        )
+                        format!("(array_agg({} ORDER BY i._sr_ord DESC))[1]", value(i))
                     }
                 })
                 .collect();

@@ -4,7 +4,7 @@
 use std::time::Duration;
 use streamsre_event::Event;
 pub use streamsre_event::{DeadLetter, SourcePos};
-use streamsre_mapping::{Meta, Plan, Rejected, Routed, Row};
+use streamsre_mapping::{Doc, Meta, Plan, Rejected, Routed, Row};
 
 /// A decoded event ready for a sink, and its position.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ impl ValidEvent {
     /// route takes it and the mapping says skip.
     pub fn map(
         plan: &Plan,
-        doc: &serde_json::Value,
+        doc: &Doc<'_>,
         meta: &Meta<'_>,
         pos: &SourcePos,
     ) -> Result<Option<Self>, Rejected> {
@@ -61,7 +61,7 @@ impl ValidEvent {
             timestamp_ms: Some(event.ts.timestamp_millis()),
             headers: &[],
         };
-        Self::map(plan, &doc, &meta, &pos)
+        Self::map(plan, &Doc::from(&doc), &meta, &pos)
     }
 
     /// A review event for the HTTP sink, deduplicated under its own id.

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use streamsre_mapping::{parse, Meta};
+use streamsre_mapping::{parse, statement, Doc, Meta, RowSource};
 use streamsre_sink::{PgSink, PgSinkConfig, SourcePos, ValidEvent, WritePath};
 use streamsre_testkit::TestDb;
 
@@ -73,6 +73,10 @@ fn order(n: u32, kind: &str, order: &str, user: i64, status: &str, amount: &str)
 }
 
 async fn sink(db: &TestDb, write_path: WritePath) -> PgSink {
+    sink_of(db, write_path, MAPPING).await
+}
+
+async fn sink_of(db: &TestDb, write_path: WritePath, mapping: &str) -> PgSink {
     PgSink::connect(&PgSinkConfig {
         url: db.url.clone(),
         pool_size: 2,
@@ -81,7 +85,7 @@ async fn sink(db: &TestDb, write_path: WritePath) -> PgSink {
     })
     .await
     .unwrap()
-    .with_mapping(&parse(MAPPING).unwrap())
+    .with_mapping(&parse(mapping).unwrap())
     .await
     .unwrap()
 }
@@ -105,7 +109,9 @@ fn mapped(sink: &PgSink, docs: &[Value]) -> Vec<ValidEvent> {
                 timestamp_ms: None,
                 headers: &headers,
             };
-            ValidEvent::map(plan, doc, &meta, &pos).unwrap().unwrap()
+            ValidEvent::map(plan, &Doc::from(doc), &meta, &pos)
+                .unwrap()
+                .unwrap()
         })
         .collect()
 }
@@ -187,6 +193,99 @@ async fn every_mode_applied_twice_changes_nothing_the_second_time() {
     }
 }
 
+/// Every event both routes take: each table's rows line up with the ledger's, so the batch is
+/// read as one input (`Layout::uniform`) whose row order is the batch's.
+const ONE_FILTER: &str = r#"
+[[route]]
+when = { "/type" = ["order.created", "order.updated"] }
+table = "orders"
+mode = "upsert"
+key = ["order_id"]
+dedup_id = "/id"
+[route.columns]
+order_id = "/data/order_id"
+user_id = "/data/user_id"
+status = "/data/status"
+amount = "/data/amount"
+
+[[route]]
+when = { "/type" = ["order.created", "order.updated"] }
+table = "user_orders"
+mode = "increment"
+key = ["user_id"]
+dedup_id = "/id"
+[route.columns]
+user_id = "/data/user_id"
+orders = 1
+spent = "/data/amount"
+last_order = "/data/order_id"
+"#;
+
+#[tokio::test]
+async fn one_input_keeps_the_batch_order_for_upserts_and_latest_values() {
+    for write_path in [WritePath::Unnest, WritePath::Copy] {
+        let db = TestDb::migrated().await;
+        db.client().await.batch_execute(TABLES).await.unwrap();
+        let sink = sink_of(&db, write_path, ONE_FILTER).await;
+        let plan = sink.plan().unwrap();
+        assert!(statement(plan, RowSource::Unnest).starts_with("WITH input AS"));
+        let docs = [
+            order(1, "order.created", "o-2", 7, "new", "4.25"),
+            order(2, "order.created", "o-1", 7, "new", "10.50"),
+            order(3, "order.updated", "o-2", 7, "paid", "4.25"),
+            order(4, "order.updated", "o-1", 7, "paid", "10.50"),
+            order(5, "order.updated", "o-1", 7, "shipped", "10.50"),
+            order(6, "order.cancelled", "o-2", 7, "cancelled", "4.25"),
+        ];
+        let events: Vec<ValidEvent> = mapped(&sink, &docs[..5]);
+        let first = sink.apply_batch(&events, &[]).await.unwrap();
+        assert_eq!((first.applied, first.duplicates), (5, 0), "{write_path:?}");
+        let second = sink.apply_batch(&events, &[]).await.unwrap();
+        assert_eq!(
+            (second.applied, second.duplicates),
+            (0, 5),
+            "{write_path:?}"
+        );
+        let rows = db
+            .client()
+            .await
+            .query(
+                "SELECT o.order_id || ' ' || o.status || ' ' || u.orders || ' ' || u.spent \
+                 || ' ' || u.last_order FROM orders o JOIN user_orders u USING (user_id) \
+                 ORDER BY o.order_id",
+                &[],
+            )
+            .await
+            .unwrap();
+        let rows: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(
+            rows,
+            ["o-1 shipped 5 40.00 o-1", "o-2 paid 5 40.00 o-1"],
+            "{write_path:?}: the last update per order wins; the sums cover every event once"
+        );
+        assert!(
+            sink.plan()
+                .unwrap()
+                .route(&Doc::from(&docs[5]), &meta_of(0))
+                .unwrap()
+                == streamsre_mapping::Routed::Skipped,
+            "unrouted events are skipped by default"
+        );
+        db.drop_db().await;
+    }
+}
+
+fn meta_of(offset: i64) -> Meta<'static> {
+    Meta {
+        topic: "orders",
+        partition: 0,
+        offset,
+        key: None,
+        timestamp_ms: None,
+        headers: &[],
+    }
+}
+
 #[tokio::test]
 async fn a_value_that_does_not_fit_is_a_reason_naming_route_column_pointer_and_value() {
     let db = TestDb::migrated().await;
@@ -203,7 +302,7 @@ async fn a_value_that_does_not_fit_is_a_reason_naming_route_column_pointer_and_v
     };
     let mut bad = order(1, "order.created", "o-1", 7, "new", "1");
     bad["data"]["amount"] = json!("not-a-number");
-    let rejected = plan.route(&bad, &meta).unwrap_err();
+    let rejected = plan.route(&Doc::from(&bad), &meta).unwrap_err();
     assert_eq!(
         rejected.reason,
         r#"type_mismatch: orders.amount from /data/amount: "not-a-number" is not numeric"#
@@ -211,7 +310,7 @@ async fn a_value_that_does_not_fit_is_a_reason_naming_route_column_pointer_and_v
     let mut absent = order(2, "order.created", "o-1", 7, "new", "1");
     absent["data"].as_object_mut().unwrap().remove("status");
     assert_eq!(
-        plan.route(&absent, &meta).unwrap_err().reason,
+        plan.route(&Doc::from(&absent), &meta).unwrap_err().reason,
         "missing_field: orders.status from /data/status: absent, and the column is NOT NULL"
     );
     db.drop_db().await;

@@ -11,7 +11,7 @@ use streamsre_event::{
     InvalidEvent,
 };
 use streamsre_kafka::source::Fetched;
-use streamsre_mapping::{Meta, Plan};
+use streamsre_mapping::{Doc, Meta, Plan};
 use streamsre_sink::{DeadLetter, Sink, SourcePos, ValidEvent};
 
 /// One message of a batch after decoding: an event to apply, a DLQ record, or neither (a
@@ -85,10 +85,10 @@ impl WorkerContext {
 
     /// The value in the configured format: `json` without a registry, otherwise Confluent
     /// Avro with the writer's schema `prepare` fetched.
-    fn decode_as<T>(
+    fn decode_as<'v, T>(
         &self,
-        value: Option<&[u8]>,
-        json: fn(Option<&[u8]>, usize) -> Result<T, InvalidEvent>,
+        value: Option<&'v [u8]>,
+        json: fn(Option<&'v [u8]>, usize) -> Result<T, InvalidEvent>,
         avro: fn(u32, &AvroSchema, &[u8]) -> Result<T, InvalidEvent>,
     ) -> Result<T, InvalidEvent> {
         let Some(registry) = &self.registry else {
@@ -120,9 +120,18 @@ impl WorkerContext {
             let event = self.decode_as(raw, decode, decode_avro).map_err(invalid)?;
             return Ok(Some(ValidEvent::review(event, pos.clone())));
         };
-        let doc = self
-            .decode_as(raw, decode_json, decode_avro_json)
-            .map_err(invalid)?;
+        // JSON is read in place (strings borrowed from `raw`); an Avro record is decoded into
+        // a `serde_json::Value` the document then borrows from.
+        let avro;
+        let doc: Doc<'_> = match &self.registry {
+            None => decode_json(raw, self.max_message_bytes).map_err(invalid)?,
+            Some(_) => {
+                avro = self
+                    .decode_as(raw, decode_json, decode_avro_json)
+                    .map_err(invalid)?;
+                Doc::from(&avro)
+            }
+        };
         let meta = Meta {
             topic: &pos.topic,
             partition: pos.partition,

@@ -212,7 +212,6 @@ impl<'a> Columns<'a> {
             vec![&self.ids, &self.topics, &self.partitions, &self.offsets];
         params.extend(layout.sent().iter().map(|slot| match *slot {
             Slot::Ids(t) => &self.targets[t].ids as &(dyn ToSql + Sync),
-            Slot::Ords(t) => &self.targets[t].ords,
             Slot::Column(t, c) => self.targets[t].values[c].as_sql(),
         }));
         params
