@@ -2,7 +2,8 @@
 # scripts/bench-ab.sh OLD_BIN NEW_BIN [ROUNDS]: two streamsre builds, default flags, on the same
 # topic in one invocation, alternating (old, new, old, new, ...) so that the machine's noise
 # falls on both. For refactors that must not change speed. Prints each run's events/s, then
-# the median of each and new/old.
+# the median of each and new/old, and the median CPU seconds streamsre and Postgres spent per
+# run: on a shared machine throughput wanders with the neighbours, the work per event less.
 #
 # Workload as `make bench`: BENCH_EVENTS (200,000) events of 512 B in a 12-partition topic on
 # a bench-owned memory-storage Tansu, a fresh database per run. Needs `make up`.
@@ -16,7 +17,7 @@ source scripts/bench-lib.sh
 trap bench_cleanup EXIT
 start_bench_broker
 topic=$(new_topic bench.ab "$N" 1)
-declare -A runs=([old]="" [new]="")
+declare -A runs=([old]="" [new]="") own=([old]="" [new]="") pg=([old]="" [new]="")
 for round in $(seq 1 "$ROUNDS"); do
   for side in old new; do
     if [ "$side" = old ]; then BIN=$OLD; else BIN=$NEW; fi
@@ -24,11 +25,22 @@ for round in $(seq 1 "$ROUNDS"); do
     eps=$(run_consumer "ab-$side" "$topic" "$N" "$url" | json_field throughput_eps)
     drop_db bench_ab
     runs[$side]+="$eps "
-    printf 'bench-ab: round %d %s %6.0f events/s\n' "$round" "$side" "$eps"
+    own[$side]+="$(cat "$STACK/bench-ab-$side.cpu_s") "
+    pg[$side]+="$(awk '{ print $2 }' "$STACK/bench-ab-$side.cpu_split") "
+    printf 'bench-ab: round %d %s %6.0f events/s  cpu-s: streamsre %s postgres %s\n' "$round" "$side" "$eps" \
+      "$(cat "$STACK/bench-ab-$side.cpu_s")" "$(awk '{ print $2 }' "$STACK/bench-ab-$side.cpu_split")"
   done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 old_m=$(echo "${runs[old]}" | median)
 new_m=$(echo "${runs[new]}" | median)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf 'bench-ab: old_median_eps=%.0f new_median_eps=%.0f new_of_old=%s rounds=%d\n' "$old_m" "$new_m" \
-  "$(awk -v a="$new_m" -v b="$old_m" 'BEGIN { printf "%.2f", a / b }')" "$ROUNDS"
+  "$(ratio "$new_m" "$old_m")" "$ROUNDS"
+for side in old new; do
+  printf 'bench-ab: %s median cpu-s: streamsre %s postgres %s\n' "$side" \
+    "$(echo "${own[$side]}" | median)" "$(echo "${pg[$side]}" | median)"
+done
+printf 'bench-ab: new_of_old cpu: streamsre=%s postgres=%s\n' \
+  "$(ratio "$(echo "${own[new]}" | median)" "$(echo "${own[old]}" | median)")" \
+  "$(ratio "$(echo "${pg[new]}" | median)" "$(echo "${pg[old]}" | median)")"

@@ -104,6 +104,9 @@ struct PlannedRoute {
     target: usize,
     /// Sources in the target's column order.
     sources: Vec<Source>,
+    /// Per column, the value of a constant source, coerced once when planning (a constant
+    /// that does not fit is left to fail per event, with the usual reason).
+    constants: Vec<Option<Typed>>,
 }
 
 /// A mapping ready to run.
@@ -173,12 +176,26 @@ impl Plan {
                         .ok_or_else(|| format!("route into {} lacks column {c}", route.table))
                 })
                 .collect::<Result<_, String>>()?;
+            let constants: Vec<Option<Typed>> = targets[target]
+                .columns
+                .iter()
+                .zip(&sources)
+                .map(
+                    |((_, spec), source): (&(String, ColumnSpec), &Source)| match source {
+                        Source::Const(v) if !(v.is_null() && spec.not_null) => {
+                            coerce(Some(&Doc::from(v)), &spec.ty).ok()
+                        }
+                        _ => None,
+                    },
+                )
+                .collect();
             routes.push(PlannedRoute {
                 topic: route.topic.clone(),
                 when: route.when.clone(),
                 dedup_id: route.dedup_id.clone(),
                 target,
                 sources,
+                constants,
             });
         }
         Ok(Self {
@@ -260,33 +277,39 @@ impl Plan {
             };
         }
         let id = dedup_id(matching.iter().find_map(|r| r.dedup_id.as_ref()), doc, meta)?;
-        let rows = matching
-            .iter()
-            .map(|route| {
-                let target = &self.targets[route.target];
-                let values = target
-                    .columns
-                    .iter()
-                    .zip(&route.sources)
-                    .map(|((column, spec), source)| {
-                        let found = value_of(source, doc, meta);
-                        let at = || format!("{}.{column} from {}", target.table, shown(source));
-                        if found.as_deref().is_none_or(Doc::is_null) && spec.not_null {
-                            return Err(Rejected::new(
-                                "missing_field",
-                                format!("{}: absent, and the column is NOT NULL", at()),
-                            ));
-                        }
-                        coerce(found.as_deref(), &spec.ty)
-                            .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))
-                    })
-                    .collect::<Result<_, _>>()?;
-                Ok(Row {
-                    target: route.target,
-                    values,
-                })
-            })
-            .collect::<Result<_, Rejected>>()?;
+        // Plain loops into vectors of the final size: `collect` into a `Result` cannot know
+        // the length, and growing a row of 40-byte values showed in the profile.
+        let mut rows = Vec::with_capacity(matching.len());
+        for route in matching {
+            let target = &self.targets[route.target];
+            let mut values = Vec::with_capacity(target.columns.len());
+            for (((column, spec), source), constant) in target
+                .columns
+                .iter()
+                .zip(&route.sources)
+                .zip(&route.constants)
+            {
+                if let Some(value) = constant {
+                    values.push(value.clone());
+                    continue;
+                }
+                let found = value_of(source, doc, meta);
+                let at = || format!("{}.{column} from {}", target.table, shown(source));
+                if found.as_deref().is_none_or(Doc::is_null) && spec.not_null {
+                    return Err(Rejected::new(
+                        "missing_field",
+                        format!("{}: absent, and the column is NOT NULL", at()),
+                    ));
+                }
+                let value = coerce(found.as_deref(), &spec.ty)
+                    .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))?;
+                values.push(value);
+            }
+            rows.push(Row {
+                target: route.target,
+                values,
+            });
+        }
         Ok(Routed::Rows { id, rows })
     }
 
