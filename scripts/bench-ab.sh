@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/bench-ab.sh OLD_BIN NEW_BIN [ROUNDS]: two streamsre builds, default flags, on the same
-# topic in one invocation, alternating (old, new, old, new, ...) so that the machine's noise
+# topic in one invocation, alternating (old, new, new, old, ...) so that the machine's noise
 # falls on both. For refactors that must not change speed. Prints each run's events/s, then
 # the median of each and new/old, and the median CPU seconds streamsre and Postgres spent per
 # run: on a shared machine throughput wanders with the neighbours, the work per event less.
@@ -19,7 +19,10 @@ start_bench_broker
 topic=$(new_topic bench.ab "$N" 1)
 declare -A runs=([old]="" [new]="") own=([old]="" [new]="") pg=([old]="" [new]="")
 for round in $(seq 1 "$ROUNDS"); do
-  for side in old new; do
+  # ABBA order: the side that runs second inherits the first run's checkpoint and autovacuum
+  # debt, so the order swaps every round.
+  order="old new"; [ $((round % 2)) -eq 0 ] && order="new old"
+  for side in $order; do
     if [ "$side" = old ]; then BIN=$OLD; else BIN=$NEW; fi
     url=$(fresh_db bench_ab)
     eps=$(run_consumer "ab-$side" "$topic" "$N" "$url" | json_field throughput_eps)
