@@ -422,7 +422,11 @@ pub fn mapping_file(data: &[u8]) {
     assert!(!stage_ddl(&plan).is_empty());
     let doc = json!({"id": "7", "type": "a", "data": {"x": 1, "y": [1, "2"], "z": null}});
     for route in &mapping.routes {
-        check_route(&plan, &Doc::from(&doc), route.topic.as_deref().unwrap_or("any"));
+        check_route(
+            &plan,
+            &Doc::from(&doc),
+            route.topic.as_deref().unwrap_or("any"),
+        );
     }
 }
 
