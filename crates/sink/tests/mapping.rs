@@ -292,14 +292,7 @@ async fn a_value_that_does_not_fit_is_a_reason_naming_route_column_pointer_and_v
     db.client().await.batch_execute(TABLES).await.unwrap();
     let sink = sink(&db, WritePath::Unnest).await;
     let plan = sink.plan().unwrap();
-    let meta = Meta {
-        topic: "orders",
-        partition: 0,
-        offset: 0,
-        key: None,
-        timestamp_ms: None,
-        headers: &[],
-    };
+    let meta = meta_of(0);
     let mut bad = order(1, "order.created", "o-1", 7, "new", "1");
     bad["data"]["amount"] = json!("not-a-number");
     let rejected = plan.route(&Doc::from(&bad), &meta).unwrap_err();
