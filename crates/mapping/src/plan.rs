@@ -264,11 +264,7 @@ impl Plan {
             .routes
             .iter()
             .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
-            .filter(|r| {
-                r.when.iter().all(|(p, accepted)| {
-                    p.get(doc).is_some_and(|v| accepted.iter().any(|a| v == a))
-                })
-            })
+            .filter(|r| r.when.iter().all(|w| accepts(w, doc)))
             .collect();
         if matching.is_empty() {
             return match self.unrouted {
@@ -320,10 +316,7 @@ impl Plan {
             .iter()
             .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
             .filter_map(|r| {
-                let (p, accepted) = r
-                    .when
-                    .iter()
-                    .find(|(p, acc)| !p.get(doc).is_some_and(|v| acc.iter().any(|a| v == a)))?;
+                let (p, accepted) = r.when.iter().find(|w| !accepts(w, doc))?;
                 let found = p
                     .get(doc)
                     .map_or("nothing".to_string(), |v| cut(&v.to_string()));
@@ -340,6 +333,13 @@ impl Plan {
             format!("no route takes this event: {}", reasons.join("; "))
         }
     }
+}
+
+/// Whether `doc` passes one `when` filter: its pointer finds one of the accepted values.
+fn accepts((pointer, accepted): &(Pointer, Vec<Value>), doc: &Doc<'_>) -> bool {
+    pointer
+        .get(doc)
+        .is_some_and(|v| accepted.iter().any(|a| v == a))
 }
 
 /// The ledger id: the dedup value (a UUID as is, anything else hashed into one), or the
