@@ -1,6 +1,7 @@
 //! The background task behind `--ledger-retention`: every so often, delete ledger rows that are
 //! older than the retention and below the group's committed offset (as the lag monitor last
-//! read it from the broker), and export what it did.
+//! read it from the broker), and export what it did. The first passes also make sure the index
+//! pruning reads exists (built concurrently, so the sink's writes go on meanwhile).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +29,20 @@ pub(crate) async fn prune(
         ?retention,
         "ledger retention on: pruning rows older than it and below the committed offset"
     );
+    let mut indexed = false;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(pass_interval(retention)) => {}
+        }
+        if !indexed {
+            // Pruning is correct without the index, only slower: a failure here waits a pass.
+            match sink.ensure_prune_index().await {
+                Ok(done) => indexed = done,
+                Err(e) => {
+                    tracing::warn!(reason = %e, "building the ledger's pruning index failed; trying again next pass")
+                }
+            }
         }
         let committed = lag
             .lock()

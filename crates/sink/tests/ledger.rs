@@ -2,6 +2,7 @@
 //! retention and below their partition's committed offset go, whatever the batch size.
 
 use std::time::Duration;
+use streamsre_sink::postgres::PRUNE_INDEX_LOCK_KEY;
 use streamsre_sink::{PgSink, PgSinkConfig};
 use streamsre_testkit::TestDb;
 
@@ -61,5 +62,65 @@ async fn pruning_never_goes_above_the_committed_offset_or_below_the_retention() 
         .await
         .unwrap();
     assert_eq!(pruned, 0);
+    db.drop_db().await;
+}
+
+/// The index pruning reads exists only where a consumer prunes: migrations leave the ledger
+/// without it (each insert would pay for it), the first pruning consumer builds it, a leftover
+/// of a failed build is replaced, and a build held by another session is waited for.
+#[tokio::test]
+async fn the_pruning_index_is_built_on_demand_and_a_failed_build_is_redone() {
+    let db = TestDb::migrated().await;
+    let index_state = || async {
+        db.client()
+            .await
+            .query_opt(
+                "SELECT indisvalid FROM pg_index \
+                 WHERE indexrelid = to_regclass('processed_events_processed_at_brin')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .map(|row| row.get::<_, bool>(0))
+    };
+    assert_eq!(
+        index_state().await,
+        None,
+        "migrations leave no processed_at index"
+    );
+    let sink = PgSink::connect(&PgSinkConfig {
+        url: db.url.clone(),
+        pool_size: 2,
+        connect_timeout: Duration::from_secs(5),
+        write_path: Default::default(),
+    })
+    .await
+    .unwrap();
+    assert!(sink.ensure_prune_index().await.unwrap());
+    assert_eq!(index_state().await, Some(true));
+    // What a killed CREATE INDEX CONCURRENTLY leaves: the index, marked invalid.
+    db.client()
+        .await
+        .batch_execute(
+            "UPDATE pg_index SET indisvalid = false \
+             WHERE indexrelid = 'processed_events_processed_at_brin'::regclass",
+        )
+        .await
+        .unwrap();
+    assert_eq!(index_state().await, Some(false));
+    assert!(sink.ensure_prune_index().await.unwrap());
+    assert_eq!(index_state().await, Some(true), "the leftover is rebuilt");
+    // Another session building (holding the builders' lock): not this one's turn.
+    let other = db.client().await;
+    other
+        .execute("SELECT pg_advisory_lock($1)", &[&PRUNE_INDEX_LOCK_KEY])
+        .await
+        .unwrap();
+    assert!(!sink.ensure_prune_index().await.unwrap());
+    other
+        .execute("SELECT pg_advisory_unlock($1)", &[&PRUNE_INDEX_LOCK_KEY])
+        .await
+        .unwrap();
+    assert!(sink.ensure_prune_index().await.unwrap());
     db.drop_db().await;
 }

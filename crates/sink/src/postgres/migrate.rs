@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "ledger_retention_brin",
         include_str!("../../../../migrations/0004_ledger_retention_brin.sql"),
     ),
+    (
+        5,
+        "ledger_index_on_demand",
+        include_str!("../../../../migrations/0005_ledger_index_on_demand.sql"),
+    ),
 ];
 
 /// Arbitrary constant identifying streamsre's migration lock among other advisory locks.

@@ -14,7 +14,7 @@ mod tls;
 pub use apply::WritePath;
 pub use classify::classify_sqlstate;
 pub use dlq_store::DlqFilter;
-pub use ledger::PRUNE_BATCH;
+pub use ledger::{PRUNE_BATCH, PRUNE_INDEX_LOCK_KEY};
 pub use migrate::migrate;
 pub use sink::{PgSink, PgSinkConfig};
 pub use tls::{PgConnectOptions, SslMode};
