@@ -11,7 +11,7 @@ use crate::config::KafkaOpts;
 use crate::connection::QuietContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One member of the group, as the coordinator describes it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -210,6 +210,63 @@ impl Reader<'_> {
     }
 }
 
+/// How far to trust the coordinator's silence. A broker that has never answered DescribeGroups
+/// (Tansu's sqlite storage) is asked again only every `--stuck-after`, and ownership is judged
+/// from this member's own assignment meanwhile. A broker that has answered before and fails
+/// now is having a blip (a dropped connection, a coordinator moving): the check holds its last
+/// verdict for up to `--stuck-after` of failures, asking every interval, rather than calling a
+/// slow partition unowned on one lost request.
+#[derive(Debug, Default)]
+pub struct DescribeTrust {
+    answered_before: bool,
+    failing_since: Option<Instant>,
+    last_failure: Option<(Instant, String)>,
+}
+
+/// What a failed describe means for the unowned check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Silence {
+    /// Keep the previous verdict: the coordinator answered before and has failed only briefly.
+    Hold(String),
+    /// Judge from this member's own assignment.
+    Fallback(String),
+}
+
+impl DescribeTrust {
+    /// The last failure, when the broker is not to be asked again yet.
+    pub fn skip_asking(&self, now: Instant, retry_after: Duration) -> Option<Silence> {
+        match &self.last_failure {
+            Some((at, error)) if !self.answered_before && now < *at + retry_after => {
+                Some(Silence::Fallback(error.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Records an answer.
+    pub fn answered(&mut self) {
+        self.answered_before = true;
+        self.failing_since = None;
+        self.last_failure = None;
+    }
+
+    /// Records a failure at `now` and says how to read it.
+    pub fn failed(&mut self, error: String, now: Instant, hold_for: Duration) -> Silence {
+        let since = *self.failing_since.get_or_insert(now);
+        self.last_failure = Some((now, error.clone()));
+        if self.answered_before && now < since + hold_for {
+            Silence::Hold(error)
+        } else {
+            Silence::Fallback(error)
+        }
+    }
+
+    /// Whether this is the first failure of a run (worth one log line).
+    pub fn is_first_failure(&self) -> bool {
+        self.failing_since.is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +346,52 @@ mod tests {
         assert!(view.is_unowned(0, &[1]) && view.is_unowned(2, &[1]));
         assert!(!view.is_unowned(1, &[1]), "mine");
         assert_eq!(GroupView::default().member_labels(), "none");
+    }
+
+    #[test]
+    fn a_blip_holds_the_verdict_and_a_broker_that_never_answers_is_asked_rarely() {
+        let t0 = Instant::now();
+        let s = |n| t0 + Duration::from_secs(n);
+        let window = Duration::from_secs(3);
+        let failure = || "BrokerTransportFailure".to_string();
+
+        // Never answered: judged from the member's own view, and not asked again for 3 s.
+        let mut never = DescribeTrust::default();
+        assert!(never.is_first_failure());
+        assert_eq!(
+            never.failed(failure(), s(0), window),
+            Silence::Fallback(failure())
+        );
+        assert!(!never.is_first_failure());
+        assert_eq!(
+            never.skip_asking(s(2), window),
+            Some(Silence::Fallback(failure()))
+        );
+        assert_eq!(never.skip_asking(s(3), window), None);
+
+        // Answered before: failures are retried every interval and hold the verdict until
+        // they have lasted 3 s.
+        let mut blip = DescribeTrust::default();
+        blip.answered();
+        assert_eq!(
+            blip.failed(failure(), s(10), window),
+            Silence::Hold(failure())
+        );
+        assert_eq!(blip.skip_asking(s(11), window), None, "asked again at once");
+        assert_eq!(
+            blip.failed(failure(), s(12), window),
+            Silence::Hold(failure())
+        );
+        assert_eq!(
+            blip.failed(failure(), s(13), window),
+            Silence::Fallback(failure())
+        );
+        // An answer ends the run: the next failure holds again.
+        blip.answered();
+        assert!(blip.is_first_failure());
+        assert_eq!(
+            blip.failed(failure(), s(20), window),
+            Silence::Hold(failure())
+        );
     }
 }

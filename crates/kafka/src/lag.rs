@@ -6,7 +6,7 @@
 
 use crate::config::KafkaOpts;
 use crate::connection::QuietContext;
-use crate::group::{GroupDescriber, GroupView};
+use crate::group::{DescribeTrust, GroupDescriber, GroupView, Silence};
 use crate::heal::{HealAction, SelfHeal};
 use crate::source::KafkaHealth;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -130,11 +130,11 @@ pub fn run_lag_monitor(
         config,
         client,
         describer,
-        describe_failed: None,
+        describe: DescribeTrust::default(),
         mine: Watchdog::default(),
         others: Watchdog::default(),
         reported: Vec::new(),
-        unowned_before: false,
+        unowned_before: Vec::new(),
         gave_up_logged: false,
     };
     while !stop.is_cancelled() {
@@ -153,9 +153,8 @@ struct Monitor {
     config: LagConfig,
     client: BaseConsumer<QuietContext>,
     describer: Option<GroupDescriber>,
-    /// When DescribeGroups last failed, and why: it is asked again only `--stuck-after` later,
-    /// so a broker that cannot answer it is not asked every interval.
-    describe_failed: Option<(Instant, String)>,
+    /// How to read DescribeGroups failures (a broker that never answers it, or a blip).
+    describe: DescribeTrust,
     /// Progress of this member's partitions (the stuck-partition watchdog).
     mine: Watchdog,
     /// Progress of every other partition of the topic (the unowned-partition check). Kept
@@ -164,7 +163,8 @@ struct Monitor {
     heal: SelfHeal,
     /// Partitions whose series were exported last time.
     reported: Vec<i32>,
-    unowned_before: bool,
+    /// The partitions the last check found unowned.
+    unowned_before: Vec<i32>,
     gave_up_logged: bool,
 }
 
@@ -270,37 +270,50 @@ impl Monitor {
         let mut check = GroupCheck::default();
         // Describing the group costs two requests; only a stalled partition needs it.
         if !stalled.is_empty() {
-            let view: Result<GroupView, String> = match &self.describe_failed {
-                Some((at, error)) if now < *at + self.config.stuck_after => Err(error.clone()),
-                _ => {
+            let stuck_after = self.config.stuck_after;
+            let view: Result<GroupView, Silence> = match self.describe.skip_asking(now, stuck_after)
+            {
+                Some(silence) => Err(silence),
+                None => {
                     let result = match &self.describer {
                         Some(d) => d
                             .describe(&self.config.topic, Self::TIMEOUT)
                             .map_err(|e| format!("{e:#}")),
                         None => Err("no describe client".to_string()),
                     };
-                    match &result {
-                        Err(e) => {
-                            if self.describe_failed.is_none() {
-                                tracing::warn!(error = %e, "cannot describe the consumer group; judging ownership from this member's own assignment");
-                            }
-                            self.describe_failed = Some((now, e.clone()));
+                    match result {
+                        Ok(view) => {
+                            self.describe.answered();
+                            Ok(view)
                         }
-                        Ok(_) => self.describe_failed = None,
+                        Err(e) => {
+                            let first = self.describe.is_first_failure();
+                            let silence = self.describe.failed(e, now, stuck_after);
+                            match &silence {
+                                Silence::Hold(e) if first => {
+                                    tracing::warn!(error = %e, "cannot describe the consumer group; keeping the last ownership verdict while retrying")
+                                }
+                                Silence::Fallback(e) if first => {
+                                    tracing::warn!(error = %e, "cannot describe the consumer group; judging ownership from this member's own assignment")
+                                }
+                                _ => {}
+                            }
+                            Err(silence)
+                        }
                     }
-                    result
                 }
             };
             // When the coordinator cannot be asked (Tansu's sqlite storage fails every
             // DescribeGroups), fall back on what this member knows: `stalled` holds only
-            // partitions that are not its own, and nobody has moved them.
+            // partitions that are not its own, and nobody has moved them. During a blip of a
+            // coordinator that answered before, the last verdict stands.
             check.unowned = stalled
                 .iter()
                 .copied()
-                .filter(|(p, _)| {
-                    view.as_ref()
-                        .ok()
-                        .is_none_or(|v| v.is_unowned(*p, assigned))
+                .filter(|(p, _)| match &view {
+                    Ok(v) => v.is_unowned(*p, assigned),
+                    Err(Silence::Hold(_)) => self.unowned_before.contains(p),
+                    Err(Silence::Fallback(_)) => true,
                 })
                 .collect();
             match view {
@@ -308,12 +321,13 @@ impl Monitor {
                     check.members = Some(view.member_labels());
                     check.assignments_reported = view.assignments_reported();
                 }
-                Err(e) => check.error = Some(e),
+                Err(Silence::Hold(e) | Silence::Fallback(e)) => check.error = Some(e),
             }
         }
         metrics.unowned_partitions(check.unowned.len());
         let unowned = !check.unowned.is_empty();
-        if unowned && !self.unowned_before {
+        let unowned_before = !self.unowned_before.is_empty();
+        if unowned && !unowned_before {
             tracing::error!(
                 group = %self.config.group,
                 partitions = ?check.unowned,
@@ -322,10 +336,10 @@ impl Monitor {
                 after = ?self.config.stuck_after,
                 "partitions with lag have no live owner in the consumer group"
             );
-        } else if !unowned && self.unowned_before {
+        } else if !unowned && unowned_before {
             tracing::info!(group = %self.config.group, "every partition with lag has an owner again");
         }
-        self.unowned_before = unowned;
+        self.unowned_before = check.unowned.iter().map(|(p, _)| *p).collect();
         let action = self.heal.decide(assigned.is_empty(), unowned, now);
         match action {
             HealAction::Rejoin(attempt) => {
