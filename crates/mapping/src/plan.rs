@@ -107,6 +107,9 @@ struct PlannedRoute {
     /// Per column, the value of a constant source, coerced once when planning (a constant
     /// that does not fit is left to fail per event, with the usual reason).
     constants: Vec<Option<Typed>>,
+    /// The first route with this route's topic and `when` (itself if none is earlier): routes
+    /// splitting one event into several tables are judged once per event.
+    judged_with: usize,
 }
 
 /// A mapping ready to run.
@@ -189,7 +192,12 @@ impl Plan {
                     },
                 )
                 .collect();
+            let judged_with = routes
+                .iter()
+                .position(|r: &PlannedRoute| r.topic == route.topic && r.when == route.when)
+                .unwrap_or(routes.len());
             routes.push(PlannedRoute {
+                judged_with,
                 topic: route.topic.clone(),
                 when: route.when.clone(),
                 dedup_id: route.dedup_id.clone(),
@@ -260,12 +268,23 @@ impl Plan {
 
     /// The rows `doc` becomes, or why it cannot be applied.
     pub fn route(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
-        let matching: Vec<&PlannedRoute> = self
-            .routes
-            .iter()
-            .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
-            .filter(|r| r.when.iter().all(|w| accepts(w, doc)))
-            .collect();
+        // Verdicts of the first 64 routes, kept for the routes judged with them.
+        let mut passed: u64 = 0;
+        let mut matching: Vec<&PlannedRoute> = Vec::with_capacity(self.routes.len());
+        for (i, r) in self.routes.iter().enumerate() {
+            let pass = if r.judged_with < i && r.judged_with < 64 {
+                passed & (1 << r.judged_with) != 0
+            } else {
+                r.topic.as_deref().is_none_or(|t| t == meta.topic)
+                    && r.when.iter().all(|w| accepts(w, doc))
+            };
+            if pass {
+                if i < 64 {
+                    passed |= 1 << i;
+                }
+                matching.push(r);
+            }
+        }
         if matching.is_empty() {
             return match self.unrouted {
                 Unrouted::Skip => Ok(Routed::Skipped),
@@ -420,5 +439,94 @@ fn cut(text: &str) -> String {
     match text.char_indices().nth(60) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::parse;
+
+    /// Routes sharing a topic and `when` are judged once per event; the verdict must still be
+    /// each route's own: a different `when` or a different topic is judged on its own.
+    #[test]
+    fn routes_judged_together_still_take_exactly_their_events() {
+        let mapping = parse(
+            r#"
+            [[route]]
+            topic = "t1"
+            when = { "/type" = ["a"] }
+            table = "x"
+            mode = "insert"
+            [route.columns]
+            v = "/v"
+
+            [[route]]
+            topic = "t1"
+            when = { "/type" = ["a"] }
+            table = "y"
+            mode = "insert"
+            [route.columns]
+            v = "/v"
+
+            [[route]]
+            topic = "t2"
+            when = { "/type" = ["a"] }
+            table = "z"
+            mode = "insert"
+            [route.columns]
+            v = "/v"
+
+            [[route]]
+            topic = "t1"
+            when = { "/type" = ["b"] }
+            table = "z"
+            mode = "insert"
+            [route.columns]
+            v = "/v"
+            "#,
+        )
+        .unwrap();
+        let spec = ColumnSpec {
+            ty: ColumnType::Text,
+            sql_type: "text".into(),
+            not_null: false,
+        };
+        let columns = ["x", "y", "z"]
+            .into_iter()
+            .map(|t| {
+                (
+                    t.to_string(),
+                    BTreeMap::from([("v".to_string(), spec.clone())]),
+                )
+            })
+            .collect();
+        let plan = Plan::new(&mapping, &columns).unwrap();
+        let judged: Vec<usize> = plan.routes.iter().map(|r| r.judged_with).collect();
+        assert_eq!(judged, [0, 0, 2, 3]);
+        let tables = |topic: &str, ty: &str| {
+            let value = serde_json::json!({ "type": ty, "v": "1" });
+            let doc = Doc::from(&value);
+            let meta = Meta {
+                topic,
+                partition: 0,
+                offset: 0,
+                key: None,
+                timestamp_ms: None,
+                headers: &[],
+            };
+            match plan.route(&doc, &meta).unwrap() {
+                Routed::Rows { rows, .. } => rows
+                    .iter()
+                    .map(|r| plan.targets[r.target].table.clone())
+                    .collect::<Vec<_>>(),
+                Routed::Skipped => Vec::new(),
+            }
+        };
+        assert_eq!(tables("t1", "a"), ["x", "y"]);
+        assert_eq!(tables("t2", "a"), ["z"]);
+        assert_eq!(tables("t1", "b"), ["z"]);
+        assert_eq!(tables("t2", "b"), Vec::<String>::new());
+        assert_eq!(tables("t1", "c"), Vec::<String>::new());
     }
 }

@@ -160,26 +160,53 @@ struct Columns<'a> {
     targets: Vec<TargetColumns<'a>>,
 }
 
+/// One target's rows, column by column. Only what the write path reads is filled: the
+/// `unnest` path never reads row orders, nor the ids and shared columns [`Layout`] sends once
+/// for several targets; COPY writes every column of every stage.
 struct TargetColumns<'a> {
+    rows: usize,
     ids: Vec<Uuid>,
     ords: Vec<i64>,
     values: Vec<Column<'a>>,
+    fill_ids: bool,
+    fill_ords: bool,
+    fill: Vec<bool>,
 }
 
 impl<'a> Columns<'a> {
-    fn new(plan: &Plan, events: &[&'a ValidEvent]) -> Result<Self, SinkError> {
+    fn new(
+        plan: &Plan,
+        layout: &Layout,
+        path: WritePath,
+        events: &[&'a ValidEvent],
+    ) -> Result<Self, SinkError> {
         let n = events.len();
+        let wanted = |slot: Slot| path == WritePath::Copy || layout.sent().contains(&slot);
+        let sized = |fill: bool| if fill { n } else { 0 };
         let mut targets: Vec<TargetColumns<'a>> = plan
             .targets
             .iter()
-            .map(|t| TargetColumns {
-                ids: Vec::with_capacity(n),
-                ords: Vec::with_capacity(n),
-                values: t
-                    .columns
-                    .iter()
-                    .map(|(_, s)| Column::for_type(param_type(&s.ty), n))
-                    .collect(),
+            .enumerate()
+            .map(|(t, target)| {
+                let fill: Vec<bool> = (0..target.columns.len())
+                    .map(|c| wanted(Slot::Column(t, c)))
+                    .collect();
+                let fill_ids = wanted(Slot::Ids(t));
+                let fill_ords = path == WritePath::Copy;
+                TargetColumns {
+                    rows: 0,
+                    ids: Vec::with_capacity(sized(fill_ids)),
+                    ords: Vec::with_capacity(sized(fill_ords)),
+                    values: target
+                        .columns
+                        .iter()
+                        .zip(&fill)
+                        .map(|((_, s), &f)| Column::for_type(param_type(&s.ty), sized(f)))
+                        .collect(),
+                    fill_ids,
+                    fill_ords,
+                    fill,
+                }
             })
             .collect();
         for (ord, e) in events.iter().enumerate() {
@@ -190,10 +217,17 @@ impl<'a> Columns<'a> {
             };
             for row in rows {
                 let t = &mut targets[row.target];
-                t.ids.push(e.id);
-                t.ords.push(ord as i64);
-                for (column, value) in t.values.iter_mut().zip(&row.values) {
-                    column.push(value)?;
+                t.rows += 1;
+                if t.fill_ids {
+                    t.ids.push(e.id);
+                }
+                if t.fill_ords {
+                    t.ords.push(ord as i64);
+                }
+                for ((column, value), &fill) in t.values.iter_mut().zip(&row.values).zip(&t.fill) {
+                    if fill {
+                        column.push(value)?;
+                    }
                 }
             }
         }
@@ -228,7 +262,7 @@ pub(super) async fn apply(
     if events.is_empty() {
         return Ok(0);
     }
-    let columns = Columns::new(&statements.plan, events)?;
+    let columns = Columns::new(&statements.plan, &statements.layout, path, events)?;
     let fresh: i64 = match path {
         WritePath::Unnest => {
             let stmt = tx.prepare_cached(&statements.unnest).await?;
@@ -297,7 +331,7 @@ async fn staged(
         .zip(&columns.targets)
         .enumerate()
     {
-        if values.ids.is_empty() {
+        if values.rows == 0 {
             continue;
         }
         let mut types = vec![Type::UUID, Type::INT8];
@@ -310,7 +344,7 @@ async fn staged(
         let copy = format!("COPY pg_temp.{} FROM STDIN BINARY", target_stage(t));
         let sink = tx.copy_in(&copy).await?;
         let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-        for i in 0..values.ids.len() {
+        for i in 0..values.rows {
             let mut row: Vec<&(dyn ToSql + Sync)> = vec![&values.ids[i], &values.ords[i]];
             row.extend(values.values.iter().map(|c| c.at(i)));
             writer.as_mut().write(&row).await?;
