@@ -504,3 +504,52 @@ async fn readyz_names_a_failing_database_while_healthz_stays_up() {
     let _ = c.wait_exit(Duration::from_secs(30)).await;
     probe.drop_db().await;
 }
+
+/// `--ledger-retention`: the consumer builds the ledger's pruning index (migrations leave it
+/// out), then deletes ledger rows once they are older than the retention and committed, and
+/// never the data they vouch for.
+#[tokio::test(flavor = "multi_thread")]
+async fn ledger_retention_empties_the_committed_ledger_and_keeps_the_rows() {
+    const N: u64 = 2_000;
+    let (topic, group, db) = fixture().await;
+    produce_all(&topic, N, 41).await;
+    let (mut c, addr) = consumer(&topic, &group, &db, &["--ledger-retention", "1s"]);
+    wait_rows(&db, N as i64, Duration::from_secs(120)).await;
+    wait_no_lag(&group, &topic).await;
+    wait_for(
+        "every committed ledger row pruned",
+        Duration::from_secs(60),
+        || async {
+            let left = db
+                .try_scalar("SELECT count(*) FROM processed_events")
+                .await?;
+            let pruned = scrape(&addr, "ledger_pruned_rows_total")
+                .await
+                .unwrap_or(-1.0);
+            if left == 0 && pruned == N as f64 {
+                Ok(())
+            } else {
+                Err(format!("ledger rows {left}, pruned {pruned}"))
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        db.scalar(
+            "SELECT count(*) FROM pg_index WHERE indisvalid \
+             AND indexrelid = to_regclass('processed_events_processed_at_brin')"
+        )
+        .await,
+        1,
+        "the pruning index was built"
+    );
+    let summary = stop_gracefully(&mut c).await;
+    assert_eq!(summary["applied"], json!(N));
+    assert_eq!(db.scalar("SELECT count(*) FROM reviews").await, N as i64);
+    assert_eq!(
+        db.scalar("SELECT coalesce(sum(review_count), 0)::bigint FROM user_stats")
+            .await,
+        N as i64
+    );
+    db.drop_db().await;
+}
