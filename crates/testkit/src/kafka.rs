@@ -65,6 +65,8 @@ pub async fn committed_offsets(
 /// One record read back from a topic, with its headers as strings.
 #[derive(Debug, Clone)]
 pub struct ReadRecord {
+    /// The partition it was read from.
+    pub partition: i32,
     /// Message key.
     pub key: Option<Vec<u8>>,
     /// Message value.
@@ -117,6 +119,7 @@ pub async fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<
                     })
                     .unwrap_or_default();
                 out.push(ReadRecord {
+                    partition: m.partition(),
                     key: m.key().map(<[u8]>::to_vec),
                     value: m.payload().map(<[u8]>::to_vec),
                     headers,

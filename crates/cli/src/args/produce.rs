@@ -4,7 +4,7 @@ use super::{parse_duration, KafkaArgs};
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
-use streamsre_lab::load::Compression;
+use streamsre_lab::load::{headers::parse_header, Acks, Compression, Hashing, Partitioning};
 
 /// `produce` flags.
 #[derive(Debug, Args)]
@@ -60,6 +60,90 @@ pub struct ProduceArgs {
     /// Record-batch compression: none, gzip, snappy, lz4 or zstd. The consumer reads all five.
     #[arg(long, env = "PRODUCE_COMPRESSION", value_enum, default_value = "lz4")]
     pub compression: CompressionArg,
+    /// How records are spread: by key with librdkafka's consistent (CRC32, its default),
+    /// murmur2 (Java's) or fnv1a hash, or `priority`: records marked `priority=high` to
+    /// --priority-partition, every other key hashed (murmur2) over the remaining partitions.
+    #[arg(
+        long,
+        env = "PRODUCE_PARTITIONER",
+        value_enum,
+        default_value = "consistent",
+        conflicts_with = "partition"
+    )]
+    pub partitioner: PartitionerArg,
+    /// Send every record to this partition.
+    #[arg(long, env = "PRODUCE_PARTITION")]
+    pub partition: Option<i32>,
+    /// The partition `--partitioner priority` reserves for `priority=high` records.
+    #[arg(long, env = "PRIORITY_PARTITION", default_value_t = 0)]
+    pub priority_partition: i32,
+    /// Share of generated events (0 to 100) marked with the header `priority=high`.
+    #[arg(long, env = "PRIORITY_PCT", default_value_t = 0.0)]
+    pub priority_pct: f64,
+    /// A header every record carries after the defaults (`event-type`, `schema-version`,
+    /// `produced-at`), `KEY=VALUE`; repeatable (env: `;`-separated).
+    #[arg(long = "header", env = "PRODUCE_HEADERS", value_delimiter = ';',
+          value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Acknowledgement a send waits for: 0 (none), 1 (the leader) or all (every in-sync
+    /// replica).
+    #[arg(long, env = "PRODUCE_ACKS", value_enum, default_value = "all")]
+    pub acks: AcksArg,
+    /// Idempotent producer (the broker drops retried duplicates). Default: on with
+    /// `--acks all`, off otherwise; `--idempotence true` with fewer acks is refused.
+    #[arg(long, env = "PRODUCE_IDEMPOTENCE", num_args = 0..=1, default_missing_value = "true")]
+    pub idempotence: Option<bool>,
+}
+
+impl ProduceArgs {
+    /// Where records go, from `--partitioner`, `--partition` and `--priority-partition`.
+    pub fn partitioning(&self) -> Partitioning {
+        match (self.partition, self.partitioner) {
+            (Some(p), _) => Partitioning::Fixed(p),
+            (None, PartitionerArg::Murmur2) => Partitioning::Hash(Hashing::Murmur2),
+            (None, PartitionerArg::Fnv1a) => Partitioning::Hash(Hashing::Fnv1a),
+            (None, PartitionerArg::Consistent) => Partitioning::Hash(Hashing::Consistent),
+            (None, PartitionerArg::Priority) => Partitioning::Priority {
+                partition: self.priority_partition,
+            },
+        }
+    }
+}
+
+/// `produce --partitioner` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PartitionerArg {
+    /// Java's default: murmur2 of the key.
+    Murmur2,
+    /// FNV-1a of the key.
+    Fnv1a,
+    /// CRC32 of the key (librdkafka's default).
+    Consistent,
+    /// A reserved partition for `priority=high`, the rest hashed over the others.
+    Priority,
+}
+
+/// `produce --acks` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AcksArg {
+    /// No acknowledgement.
+    #[value(name = "0")]
+    Zero,
+    /// The leader's.
+    #[value(name = "1")]
+    One,
+    /// Every in-sync replica's.
+    All,
+}
+
+impl From<AcksArg> for Acks {
+    fn from(arg: AcksArg) -> Self {
+        match arg {
+            AcksArg::Zero => Self::None,
+            AcksArg::One => Self::Leader,
+            AcksArg::All => Self::All,
+        }
+    }
 }
 
 /// `produce --compression` values.

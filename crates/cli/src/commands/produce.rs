@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use streamsre_lab::load::{
-    clock_seed, run_load, LoadConfig, LoadReport, WorkloadConfig, BEHIND_THRESHOLD,
+    clock_seed, run_load, Acks, LoadConfig, LoadReport, WorkloadConfig, BEHIND_THRESHOLD,
 };
 use streamsre_pipeline::RateAdvice;
 
@@ -22,6 +22,21 @@ pub(super) async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     // (a busy machine; measured 1,798 of 1,800 sent at the 2 s mark) sends the rest late at the
     // last step's rate and says so, as an open-model generator must, rather than drop them.
     let schedule = args.schedule.clone();
+    let acks = Acks::from(args.acks);
+    let idempotence = match acks.idempotence(args.idempotence) {
+        Ok(on) => on,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !(0.0..=100.0).contains(&args.priority_pct) {
+        eprintln!(
+            "error: --priority-pct must be between 0 and 100, got {}",
+            args.priority_pct
+        );
+        return Ok(ExitCode::from(2));
+    }
     let config = LoadConfig {
         kafka: args.kafka.opts()?,
         topic: args.topic.clone(),
@@ -46,6 +61,11 @@ pub(super) async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         compression: args.compression.into(),
         rate_override: (args.adaptive || schedule.is_some())
             .then(|| Arc::new(std::sync::atomic::AtomicU64::new(0))),
+        partitioning: args.partitioning(),
+        acks,
+        idempotence,
+        priority_pct: args.priority_pct,
+        headers: args.headers.clone(),
     };
     match (&config.rate_override, schedule.clone()) {
         (Some(rate), Some(schedule)) => {
