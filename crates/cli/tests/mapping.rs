@@ -382,3 +382,70 @@ x = "/x"
     );
     db.drop_db().await;
 }
+
+/// Headers reach a table: the producer's default headers and a `--header` of its own, read by
+/// a mapping's `@header:NAME` (the source keeps headers only for a mapping that reads them).
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_the_producer_sets_land_in_columns_through_header_sources() {
+    const N: u64 = 300;
+    let (topic, group, db) = fixture().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE header_log (event_id uuid PRIMARY KEY, event_type text NOT NULL,
+                                      produced_at timestamptz NOT NULL, team text,
+                                      missing text)",
+        )
+        .await
+        .unwrap();
+    let file = write_mapping(&format!(
+        r#"
+[[route]]
+topic = "{topic}"
+table = "header_log"
+mode = "insert"
+dedup_id = "/event_id"
+[route.columns]
+event_id = "/event_id"
+event_type = "@header:event-type"
+produced_at = "@header:produced-at"
+team = "@header:team"
+missing = "@header:no-such-header"
+"#
+    ));
+    let mut p = producer_with(
+        &streamsre_testkit::brokers(),
+        &topic,
+        N,
+        0,
+        17,
+        &["--header", "team=sre"],
+    );
+    wait_produced(&mut p).await;
+    let mapping_flag = file.to_str().unwrap();
+    let (mut c, _addr) = consumer(&topic, &group, &db, &["--mapping", mapping_flag]);
+    wait_for_count(&db, "SELECT count(*) FROM header_log", N as i64).await;
+    stop_gracefully(&mut c).await;
+    assert_eq!(
+        db.scalar(
+            "SELECT count(*) FROM header_log WHERE event_type = 'review_created' \
+             AND team = 'sre' AND missing IS NULL \
+             AND produced_at > now() - interval '1 hour'"
+        )
+        .await,
+        N as i64
+    );
+    db.drop_db().await;
+}
+
+/// Waits until `sql` (a count) reaches `n`.
+async fn wait_for_count(db: &streamsre_testkit::TestDb, sql: &'static str, n: i64) {
+    streamsre_testkit::wait_for(sql, Duration::from_secs(120), || async {
+        match db.try_scalar(sql).await {
+            Ok(c) if c >= n => Ok(()),
+            Ok(c) => Err(format!("{c} of {n}")),
+            Err(e) => Err(e),
+        }
+    })
+    .await;
+}

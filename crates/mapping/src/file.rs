@@ -99,6 +99,17 @@ pub struct Mapping {
     pub unrouted: Unrouted,
 }
 
+impl Mapping {
+    /// Whether any column reads a message header (`@header:NAME`): only then does the source
+    /// keep each record's headers.
+    pub fn reads_headers(&self) -> bool {
+        self.routes
+            .iter()
+            .flat_map(|r| &r.columns)
+            .any(|(_, source)| matches!(source, Source::Header(_)))
+    }
+}
+
 /// One problem with the file, located where possible.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
@@ -422,6 +433,8 @@ trace = "@header:traceparent"
         assert!(sources.contains(&&Source::Header("traceparent".into())));
         assert!(sources.contains(&&Source::Key));
         assert!(m.routes[0].dedup_id.is_none());
+        assert!(m.reads_headers());
+        assert!(!parse(crate::REVIEWS_MAPPING).unwrap().reads_headers());
     }
 
     #[test]

@@ -379,7 +379,10 @@ pub async fn run(
     let (source_tx, mut source_rx) = tokio::sync::oneshot::channel();
     let source_thread = {
         let (stop, workers) = (cancel.clone(), workers.clone());
-        let source_config = config.source.clone();
+        let source_config = SourceConfig {
+            keep_headers: config.mapping.reads_headers(),
+            ..config.source.clone()
+        };
         let runtime = tokio::runtime::Handle::current();
         let lane_count = lanes.len();
         let mode = config.dispatch;

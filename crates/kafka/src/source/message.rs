@@ -62,22 +62,27 @@ impl Cost for Record {
 }
 
 impl Record {
-    /// Copies what the pipeline needs out of librdkafka's buffer.
-    pub fn from_message(m: &BorrowedMessage<'_>) -> Self {
+    /// Copies what the pipeline needs out of librdkafka's buffer: every header only when
+    /// `keep_headers` (a mapping reads them), else just the DLQ id a replay carries.
+    pub fn from_message(m: &BorrowedMessage<'_>, keep_headers: bool) -> Self {
         // librdkafka parses the headers on each call: read them once.
-        let headers: Vec<(String, Option<Vec<u8>>)> =
-            m.headers().map_or_else(Vec::new, |headers| {
+        let borrowed = m.headers();
+        let dlq_id = borrowed
+            .and_then(|headers| {
                 headers
                     .iter()
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            });
-        let dlq_id = headers
-            .iter()
-            .find(|(k, _)| k == crate::dlq::DLQ_ID_HEADER)
-            .and_then(|(_, v)| v.as_deref())
+                    .find(|h| h.key == crate::dlq::DLQ_ID_HEADER)?
+                    .value
+            })
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| uuid::Uuid::parse_str(v).ok());
+        let headers: Vec<(String, Option<Vec<u8>>)> = match borrowed {
+            Some(headers) if keep_headers => headers
+                .iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                .collect(),
+            _ => Vec::new(),
+        };
         Self {
             partition: m.partition(),
             offset: m.offset(),

@@ -58,6 +58,10 @@ pub struct SourceConfig {
     pub poll_mode: PollMode,
     /// `max.poll.interval.ms`: a member that does not poll for this long is evicted.
     pub max_poll_interval: Duration,
+    /// Whether records keep every header, for a mapping that reads `@header:NAME` (the
+    /// pipeline sets it from its mapping). Otherwise only the DLQ id a replayed record carries
+    /// is read: copying each header of each record costs allocations the sink never uses.
+    pub keep_headers: bool,
 }
 
 /// Handles the source shares with the rest of the pipeline.

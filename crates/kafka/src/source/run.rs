@@ -144,7 +144,7 @@ pub fn run_source(
                 shared.health.recovered();
                 shared.metrics.consumed(1);
                 let generation = consumer.context().generation.load(Ordering::SeqCst);
-                let m = Record::from_message(&message);
+                let m = Record::from_message(&message, config.keep_headers);
                 match queue.arrive(m, generation, shared.slots.has_room(), inflight_bytes) {
                     Arrival::Queued { pause: true } => apply(Pausing::Pause, &consumer, &shared),
                     Arrival::Queued { pause: false } => {}
