@@ -419,7 +419,7 @@ missing = "@header:no-such-header"
         N,
         0,
         17,
-        &["--header", "team=sre"],
+        &["--default-headers", "--header", "team=sre"],
     );
     wait_produced(&mut p).await;
     let mapping_flag = file.to_str().unwrap();

@@ -80,8 +80,12 @@ pub struct ProduceArgs {
     /// Share of generated events (0 to 100) marked with the header `priority=high`.
     #[arg(long, env = "PRIORITY_PCT", default_value_t = 0.0)]
     pub priority_pct: f64,
-    /// A header every record carries after the defaults (`event-type`, `schema-version`,
-    /// `produced-at`), `KEY=VALUE`; repeatable (env: `;`-separated).
+    /// Every record carries `event-type`, `schema-version` and `produced-at` headers. Off by
+    /// default: Tansu 0.6's sqlite storage scans its whole header table per record fetched.
+    #[arg(long, env = "PRODUCE_DEFAULT_HEADERS")]
+    pub default_headers: bool,
+    /// A header every record carries (after the defaults), `KEY=VALUE`; repeatable (env:
+    /// `;`-separated).
     #[arg(long = "header", env = "PRODUCE_HEADERS", value_delimiter = ';',
           value_parser = parse_header)]
     pub headers: Vec<(String, String)>,

@@ -65,6 +65,7 @@ pub(super) async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         acks,
         idempotence,
         priority_pct: args.priority_pct,
+        default_headers: args.default_headers,
         headers: args.headers.clone(),
     };
     match (&config.rate_override, schedule.clone()) {

@@ -213,6 +213,8 @@ pub struct LoadConfig {
     pub idempotence: bool,
     /// Share (0 to 100) of events marked `priority=high`, drawn from the seed.
     pub priority_pct: f64,
+    /// Whether records carry `event-type`, `schema-version` and `produced-at`.
+    pub default_headers: bool,
     /// Headers every record carries after the defaults, in order.
     pub headers: Vec<(String, String)>,
 }
@@ -354,7 +356,12 @@ pub fn run_load(
         let mut record = BaseRecord::to(&config.topic)
             .key(event.key.as_bytes())
             .payload(&value)
-            .headers(headers::for_event(&event, high, &config.headers));
+            .headers(headers::for_event(
+                &event,
+                config.default_headers,
+                high,
+                &config.headers,
+            ));
         if let Some(p) = config
             .partitioning
             .choose(event.key.as_bytes(), high, partitions)
