@@ -215,12 +215,15 @@ impl Reader<'_> {
 /// from this member's own assignment meanwhile. A broker that has answered before and fails
 /// now is having a blip (a dropped connection, a coordinator moving): the check holds its last
 /// verdict for up to `--stuck-after` of failures, asking every interval, rather than calling a
-/// slow partition unowned on one lost request.
+/// slow partition unowned on one lost request. A blip that outlasts that is treated like a
+/// broker that never answers, so a dead coordinator is not asked (and waited on) every interval.
 #[derive(Debug, Default)]
 pub struct DescribeTrust {
     answered_before: bool,
     failing_since: Option<Instant>,
-    last_failure: Option<(Instant, String)>,
+    /// The last failure, and whether it was read as a fallback (then the broker is not asked
+    /// again for a while).
+    last_failure: Option<(Instant, String, bool)>,
 }
 
 /// What a failed describe means for the unowned check.
@@ -236,7 +239,7 @@ impl DescribeTrust {
     /// The last failure, when the broker is not to be asked again yet.
     pub fn skip_asking(&self, now: Instant, retry_after: Duration) -> Option<Silence> {
         match &self.last_failure {
-            Some((at, error)) if !self.answered_before && now < *at + retry_after => {
+            Some((at, error, true)) if now < *at + retry_after => {
                 Some(Silence::Fallback(error.clone()))
             }
             _ => None,
@@ -253,8 +256,9 @@ impl DescribeTrust {
     /// Records a failure at `now` and says how to read it.
     pub fn failed(&mut self, error: String, now: Instant, hold_for: Duration) -> Silence {
         let since = *self.failing_since.get_or_insert(now);
-        self.last_failure = Some((now, error.clone()));
-        if self.answered_before && now < since + hold_for {
+        let hold = self.answered_before && now < since + hold_for;
+        self.last_failure = Some((now, error.clone(), !hold));
+        if hold {
             Silence::Hold(error)
         } else {
             Silence::Fallback(error)
@@ -386,6 +390,12 @@ mod tests {
             blip.failed(failure(), s(13), window),
             Silence::Fallback(failure())
         );
+        // Outlasting the hold, it is asked only every 3 s, like a broker that never answers.
+        assert_eq!(
+            blip.skip_asking(s(15), window),
+            Some(Silence::Fallback(failure()))
+        );
+        assert_eq!(blip.skip_asking(s(16), window), None);
         // An answer ends the run: the next failure holds again.
         blip.answered();
         assert!(blip.is_first_failure());
