@@ -43,12 +43,6 @@ pub enum Partitioning {
     },
 }
 
-impl Default for Partitioning {
-    fn default() -> Self {
-        Self::Hash(Hashing::Consistent)
-    }
-}
-
 impl Partitioning {
     /// The partition to set on a record explicitly, or `None` to let librdkafka hash its key.
     /// `partitions` is the topic's partition count, checked by [`Partitioning::check`].
