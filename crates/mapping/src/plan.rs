@@ -110,6 +110,9 @@ struct PlannedRoute {
     /// The first route with this route's topic and `when` (itself if none is earlier): routes
     /// splitting one event into several tables are judged once per event.
     judged_with: usize,
+    /// Per column, whether it is a `uuid` read from this route's own `dedup_id` pointer: the
+    /// ledger id already parsed that text, so it is not parsed again.
+    is_dedup_uuid: Vec<bool>,
 }
 
 /// A mapping ready to run.
@@ -167,7 +170,7 @@ impl Plan {
                     targets.len() - 1
                 }
             };
-            let sources = targets[target]
+            let sources: Vec<Source> = targets[target]
                 .columns
                 .iter()
                 .map(|(c, _)| {
@@ -192,6 +195,15 @@ impl Plan {
                     },
                 )
                 .collect();
+            let is_dedup_uuid = targets[target]
+                .columns
+                .iter()
+                .zip(&sources)
+                .map(|((_, spec), source): (&(String, ColumnSpec), &Source)| {
+                    spec.ty == ColumnType::Uuid
+                        && matches!(source, Source::Field(p) if Some(p) == route.dedup_id.as_ref())
+                })
+                .collect();
             let judged_with = routes
                 .iter()
                 .position(|r: &PlannedRoute| r.topic == route.topic && r.when == route.when)
@@ -204,6 +216,7 @@ impl Plan {
                 target,
                 sources,
                 constants,
+                is_dedup_uuid,
             });
         }
         Ok(Self {
@@ -268,44 +281,37 @@ impl Plan {
 
     /// The rows `doc` becomes, or why it cannot be applied.
     pub fn route(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
-        // Verdicts of the first 64 routes, kept for the routes judged with them.
-        let mut passed: u64 = 0;
-        let mut matching: Vec<&PlannedRoute> = Vec::with_capacity(self.routes.len());
-        for (i, r) in self.routes.iter().enumerate() {
-            let pass = if r.judged_with < i && r.judged_with < 64 {
-                passed & (1 << r.judged_with) != 0
-            } else {
-                r.topic.as_deref().is_none_or(|t| t == meta.topic)
-                    && r.when.iter().all(|w| accepts(w, doc))
-            };
-            if pass {
-                if i < 64 {
-                    passed |= 1 << i;
-                }
-                matching.push(r);
-            }
-        }
-        if matching.is_empty() {
+        let matching = self.matching(doc, meta);
+        let mut routes = matching.iter().map(|i| &self.routes[i]).peekable();
+        if routes.peek().is_none() {
             return match self.unrouted {
                 Unrouted::Skip => Ok(Routed::Skipped),
                 Unrouted::Dlq => Err(Rejected::new("unrouted", self.why_unrouted(doc, meta))),
             };
         }
-        let id = dedup_id(matching.iter().find_map(|r| r.dedup_id.as_ref()), doc, meta)?;
+        let pointer = routes.clone().find_map(|r| r.dedup_id.as_ref());
+        let (id, parsed) = dedup_id(pointer, doc, meta)?;
         // Plain loops into vectors of the final size: `collect` into a `Result` cannot know
         // the length, and growing a row of 40-byte values showed in the profile.
         let mut rows = Vec::with_capacity(matching.len());
-        for route in matching {
+        for route in routes {
             let target = &self.targets[route.target];
+            // The id parsed from the dedup text stands for a column reading the same pointer.
+            let reuse_id = parsed && route.dedup_id.as_ref() == pointer;
             let mut values = Vec::with_capacity(target.columns.len());
-            for (((column, spec), source), constant) in target
+            for ((((column, spec), source), constant), &is_id) in target
                 .columns
                 .iter()
                 .zip(&route.sources)
                 .zip(&route.constants)
+                .zip(&route.is_dedup_uuid)
             {
                 if let Some(value) = constant {
                     values.push(value.clone());
+                    continue;
+                }
+                if is_id && reuse_id {
+                    values.push(Typed::Uuid(id));
                     continue;
                 }
                 let found = value_of(source, doc, meta);
@@ -326,6 +332,23 @@ impl Plan {
             });
         }
         Ok(Routed::Rows { id, rows })
+    }
+
+    /// The routes that take this event. Routes judged with an earlier one reuse its verdict.
+    fn matching(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Matching {
+        let mut matching = Matching::new(self.routes.len());
+        for (i, r) in self.routes.iter().enumerate() {
+            let pass = if r.judged_with < i {
+                matching.contains(r.judged_with)
+            } else {
+                r.topic.as_deref().is_none_or(|t| t == meta.topic)
+                    && r.when.iter().all(|w| accepts(w, doc))
+            };
+            if pass {
+                matching.insert(i);
+            }
+        }
+        matching
     }
 
     /// Names, for each route of this topic, the first `when` it failed.
@@ -354,6 +377,53 @@ impl Plan {
     }
 }
 
+/// The routes an event matched, as a set of route indices: a word of bits for the usual handful
+/// of routes, so routing an event allocates nothing for it.
+enum Matching {
+    Few { bits: u64, routes: usize },
+    Many(Vec<bool>),
+}
+
+impl Matching {
+    fn new(routes: usize) -> Self {
+        if routes <= 64 {
+            Self::Few { bits: 0, routes }
+        } else {
+            Self::Many(vec![false; routes])
+        }
+    }
+
+    fn insert(&mut self, i: usize) {
+        match self {
+            Self::Few { bits, .. } => *bits |= 1 << i,
+            Self::Many(v) => v[i] = true,
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        match self {
+            Self::Few { bits, .. } => bits & (1 << i) != 0,
+            Self::Many(v) => v[i],
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Few { bits, .. } => bits.count_ones() as usize,
+            Self::Many(v) => v.iter().filter(|&&m| m).count(),
+        }
+    }
+
+    /// The matched route indices, in route order.
+    fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
+        let routes = match self {
+            Self::Few { routes, .. } => *routes,
+            Self::Many(v) => v.len(),
+        };
+        (0..routes).filter(|&i| self.contains(i))
+    }
+}
+
 /// Whether `doc` passes one `when` filter: its pointer finds one of the accepted values.
 fn accepts((pointer, accepted): &(Pointer, Vec<Value>), doc: &Doc<'_>) -> bool {
     pointer
@@ -362,21 +432,27 @@ fn accepts((pointer, accepted): &(Pointer, Vec<Value>), doc: &Doc<'_>) -> bool {
 }
 
 /// The ledger id: the dedup value (a UUID as is, anything else hashed into one), or the
-/// message's position when the mapping names no dedup pointer.
-fn dedup_id(pointer: Option<&Pointer>, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Uuid, Rejected> {
+/// message's position when the mapping names no dedup pointer; and whether it is the dedup
+/// value's own text parsed as a UUID.
+fn dedup_id(
+    pointer: Option<&Pointer>,
+    doc: &Doc<'_>,
+    meta: &Meta<'_>,
+) -> Result<(Uuid, bool), Rejected> {
     let Some(pointer) = pointer else {
         let position = format!("{}/{}/{}", meta.topic, meta.partition, meta.offset);
-        return Ok(Uuid::new_v5(&DEDUP_NAMESPACE, position.as_bytes()));
+        return Ok((Uuid::new_v5(&DEDUP_NAMESPACE, position.as_bytes()), false));
     };
-    let text = match pointer.get(doc) {
+    // Only a string's own text is what a uuid column reading the same pointer would parse.
+    let (text, string) = match pointer.get(doc) {
         None | Some(Doc::Null) => {
             return Err(Rejected::new(
                 "missing_field",
                 format!("dedup_id {pointer} is absent"),
             ))
         }
-        Some(Doc::String(s)) => Cow::Borrowed(s.as_ref()),
-        Some(Doc::Number(n)) => Cow::Owned(n.to_string()),
+        Some(Doc::String(s)) => (Cow::Borrowed(s.as_ref()), true),
+        Some(Doc::Number(n)) => (Cow::Owned(n.to_string()), false),
         Some(v) => {
             return Err(Rejected::new(
                 "invalid_dedup_id",
@@ -392,12 +468,12 @@ fn dedup_id(pointer: Option<&Pointer>, doc: &Doc<'_>, meta: &Meta<'_>) -> Result
             "invalid_dedup_id",
             format!("dedup_id {pointer} is the nil UUID (an unset id)"),
         )),
-        Ok(id) => Ok(id),
+        Ok(id) => Ok((id, string)),
         Err(_) if text.trim().is_empty() => Err(Rejected::new(
             "invalid_dedup_id",
             format!("dedup_id {pointer} is empty"),
         )),
-        Err(_) => Ok(Uuid::new_v5(&DEDUP_NAMESPACE, text.as_bytes())),
+        Err(_) => Ok((Uuid::new_v5(&DEDUP_NAMESPACE, text.as_bytes()), false)),
     }
 }
 
@@ -528,5 +604,113 @@ mod tests {
         assert_eq!(tables("t1", "b"), ["z"]);
         assert_eq!(tables("t2", "b"), Vec::<String>::new());
         assert_eq!(tables("t1", "c"), Vec::<String>::new());
+    }
+
+    fn text_or_uuid(ty: ColumnType) -> ColumnSpec {
+        ColumnSpec {
+            sql_type: if ty == ColumnType::Uuid {
+                "uuid"
+            } else {
+                "text"
+            }
+            .into(),
+            ty,
+            not_null: true,
+        }
+    }
+
+    fn meta(topic: &str) -> Meta<'_> {
+        Meta {
+            topic,
+            partition: 3,
+            offset: 9,
+            key: None,
+            timestamp_ms: None,
+            headers: &[],
+        }
+    }
+
+    /// A uuid column reading the dedup pointer takes the id the ledger parsed, and a dedup
+    /// value that is not a UUID (hashed for the ledger) is still refused by that column.
+    #[test]
+    fn a_uuid_column_on_the_dedup_pointer_holds_the_parsed_id_and_refuses_other_text() {
+        let mapping = parse(
+            r#"
+            [[route]]
+            table = "t"
+            mode = "insert"
+            dedup_id = "/id"
+            [route.columns]
+            id = "/id"
+            other = "/other"
+            "#,
+        )
+        .unwrap();
+        let catalog = BTreeMap::from([(
+            "t".to_string(),
+            BTreeMap::from([
+                ("id".to_string(), text_or_uuid(ColumnType::Uuid)),
+                ("other".to_string(), text_or_uuid(ColumnType::Uuid)),
+            ]),
+        )]);
+        let plan = Plan::new(&mapping, &catalog).unwrap();
+        assert_eq!(plan.routes[0].is_dedup_uuid, [true, false]);
+        let id = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let event = serde_json::json!({ "id": id.to_string().to_uppercase(), "other": other });
+        assert_eq!(
+            plan.route(&Doc::from(&event), &meta("x")).unwrap(),
+            Routed::Rows {
+                id,
+                rows: vec![Row {
+                    target: 0,
+                    values: vec![Typed::Uuid(id), Typed::Uuid(other)]
+                }]
+            }
+        );
+        let event = serde_json::json!({ "id": "order-7", "other": other });
+        let rejected = plan.route(&Doc::from(&event), &meta("x")).unwrap_err();
+        assert_eq!(
+            rejected.reason,
+            r#"type_mismatch: t.id from /id: "order-7" is not a uuid"#
+        );
+    }
+
+    /// Past 64 routes the verdicts are kept in a vector; each route still takes its own events.
+    #[test]
+    fn a_mapping_with_more_routes_than_bits_in_a_word_routes_each_event_to_its_own() {
+        let text: String = (0..70)
+            .map(|i| {
+                format!(
+                    "[[route]]\nwhen = {{ \"/n\" = [{i}] }}\ntable = \"t{}\"\nmode = \"insert\"\n\
+                     [route.columns]\nv = \"/v\"\n",
+                    i % 3
+                )
+            })
+            .collect();
+        let mapping = parse(&text).unwrap();
+        let catalog = (0..3)
+            .map(|t| {
+                (
+                    format!("t{t}"),
+                    BTreeMap::from([("v".to_string(), text_or_uuid(ColumnType::Text))]),
+                )
+            })
+            .collect();
+        let plan = Plan::new(&mapping, &catalog).unwrap();
+        for n in [0, 63, 64, 65, 69] {
+            let event = serde_json::json!({ "n": n, "v": "x" });
+            let Routed::Rows { rows, .. } = plan.route(&Doc::from(&event), &meta("x")).unwrap()
+            else {
+                panic!("event {n} was skipped");
+            };
+            let tables: Vec<usize> = rows.iter().map(|r| r.target).collect();
+            assert_eq!(tables, [n % 3], "event {n}");
+        }
+        let event = serde_json::json!({ "n": 70, "v": "x" });
+        assert_eq!(
+            plan.route(&Doc::from(&event), &meta("x")).unwrap(),
+            Routed::Skipped
+        );
     }
 }
