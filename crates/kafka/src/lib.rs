@@ -20,6 +20,7 @@ pub mod failure;
 pub mod group;
 pub mod heal;
 pub mod lag;
+pub mod offsets;
 pub mod security;
 pub mod source;
 pub mod tls_check;

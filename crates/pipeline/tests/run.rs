@@ -66,6 +66,7 @@ async fn config(topic: &str, db: &TestDb) -> ConsumeConfig {
             poll_mode: PollMode::Decoupled,
             max_poll_interval: Duration::from_secs(300),
             keep_headers: false,
+            start_from: Default::default(),
         },
         sink: SinkTarget::Postgres,
         database_url: db.url.clone(),

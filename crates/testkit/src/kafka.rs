@@ -67,6 +67,10 @@ pub async fn committed_offsets(
 pub struct ReadRecord {
     /// The partition it was read from.
     pub partition: i32,
+    /// Its offset there.
+    pub offset: i64,
+    /// Its timestamp, epoch milliseconds.
+    pub timestamp_ms: Option<i64>,
     /// Message key.
     pub key: Option<Vec<u8>>,
     /// Message value.
@@ -120,6 +124,8 @@ pub async fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<
                     .unwrap_or_default();
                 out.push(ReadRecord {
                     partition: m.partition(),
+                    offset: m.offset(),
+                    timestamp_ms: m.timestamp().to_millis(),
                     key: m.key().map(<[u8]>::to_vec),
                     value: m.payload().map(<[u8]>::to_vec),
                     headers,

@@ -107,6 +107,16 @@ pub struct ConsumeArgs {
     /// Consumer group id.
     #[arg(long, env = "KAFKA_GROUP_ID", default_value = "streamsre")]
     pub group: String,
+    /// Where a partition the group has never committed starts: `earliest` (everything
+    /// still kept), `latest` (only what arrives from now on) or an RFC 3339 time (the first
+    /// message at or after it). A committed offset always wins; `offsets reset` moves those.
+    #[arg(
+        long,
+        env = "START_FROM",
+        default_value = "earliest",
+        value_name = "earliest|latest|RFC3339"
+    )]
+    pub start_from: streamsre_kafka::source::StartFrom,
     /// Hard cap on messages between fetch and durable write, across lanes. What bounds the
     /// work is --memory-budget (bytes) and --sink-workers × --max-inflight-batches (concurrent
     /// batches); this cap only keeps bookkeeping finite and is set not to throttle batching.

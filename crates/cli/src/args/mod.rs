@@ -99,6 +99,9 @@ pub enum Command {
     Consume(Box<ConsumeArgs>),
     /// Show a consumer group's committed offsets and lag per partition (no consumer needed).
     Lag(LagArgs),
+    /// Describe a group's offsets, or reset them (`kafka-consumer-groups --reset-offsets`).
+    #[command(subcommand)]
+    Offsets(OffsetsCommand),
     /// Inspect and replay the dead-letter queue.
     #[command(subcommand)]
     Dlq(DlqCommand),

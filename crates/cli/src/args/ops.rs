@@ -1,8 +1,9 @@
-//! The operator's commands: `topic`, `migrate`, `lag`, `dlq` and `top`.
+//! The operator's commands: `topic`, `migrate`, `lag`, `offsets`, `dlq` and `top`.
 
 use super::{parse_duration, DatabaseArgs, KafkaArgs};
 use clap::{Args, Subcommand};
 use std::time::Duration;
+use streamsre_kafka::offsets::ResetTarget;
 
 /// `top` flags.
 #[derive(Debug, Args)]
@@ -101,6 +102,95 @@ pub struct LagArgs {
     /// Print JSON instead of a table.
     #[arg(long, env = "LAG_JSON")]
     pub json: bool,
+}
+
+/// `offsets` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OffsetsCommand {
+    /// Per partition: the group's committed offset, the log start and end, the lag and the
+    /// owner; and the group's state and members.
+    Describe(LagArgs),
+    /// Move a group's committed offsets (a dry run unless `--execute`).
+    Reset(Box<ResetArgs>),
+}
+
+/// `offsets reset` flags.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Consumer group whose offsets move.
+    #[arg(long, env = "KAFKA_GROUP_ID")]
+    pub group: String,
+    /// Topic.
+    #[arg(long, env = "KAFKA_TOPIC")]
+    pub topic: String,
+    /// Where to move them.
+    #[command(flatten)]
+    pub to: ResetTo,
+    /// Only these partitions (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub partitions: Vec<i32>,
+    /// Apply the plan. Without it nothing changes; refused while the group has members.
+    #[arg(long)]
+    pub execute: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exactly one target of `offsets reset`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ResetTo {
+    /// The oldest offset still in the log.
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// The log end: skip everything not yet read.
+    #[arg(long)]
+    pub to_latest: bool,
+    /// This offset on every selected partition (clamped to each partition's range).
+    #[arg(long, value_name = "N")]
+    pub to_offset: Option<i64>,
+    /// The first message at or after this RFC 3339 time (the log end if none).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_datetime)]
+    pub to_datetime: Option<chrono::DateTime<chrono::Utc>>,
+    /// Move the committed offset by ±N messages.
+    #[arg(long, value_name = "±N", allow_negative_numbers = true)]
+    pub shift_by: Option<i64>,
+    /// The first message at or after this long ago (e.g. `1h`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub by_duration: Option<Duration>,
+}
+
+impl ResetTo {
+    /// The target, with `--by-duration` read against `now`.
+    pub fn target(&self, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<ResetTarget> {
+        Ok(if self.to_earliest {
+            ResetTarget::Earliest
+        } else if self.to_latest {
+            ResetTarget::Latest
+        } else if let Some(n) = self.to_offset {
+            ResetTarget::Offset(n)
+        } else if let Some(at) = self.to_datetime {
+            ResetTarget::Datetime(at)
+        } else if let Some(by) = self.shift_by {
+            ResetTarget::ShiftBy(by)
+        } else if let Some(ago) = self.by_duration {
+            let ago = chrono::Duration::from_std(ago)
+                .map_err(|_| anyhow::anyhow!("--by-duration {ago:?} is too long"))?;
+            ResetTarget::Datetime(now - ago)
+        } else {
+            unreachable!("clap requires one reset target")
+        })
+    }
+}
+
+/// An RFC 3339 time (`2026-12-03T10:00:00Z`).
+pub(crate) fn parse_datetime(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-12-03T10:00:00Z)"))
 }
 
 /// `topic` subcommands.

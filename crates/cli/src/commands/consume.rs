@@ -30,6 +30,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             poll_mode: args.poll_mode.into(),
             max_poll_interval: args.max_poll_interval,
             keep_headers: mapping.reads_headers(),
+            start_from: args.start_from,
         },
         sink: args.sink.target(args.sink_url),
         database_url: args.db.database_url,

@@ -1,15 +1,16 @@
 //! One function per subcommand: translate flags into library configs, run, report. One file
-//! per command group: `consume`, `produce`, `lab` (lab and sink), `chaos`, `dlq`; the small
-//! ones (topic, migrate, lag, top) are here.
+//! per command group: `consume`, `produce`, `lab` (lab and sink), `chaos`, `dlq`, `offsets`
+//! (and `lag`); the small ones (topic, migrate, top) are here.
 
 mod chaos;
 mod consume;
 mod dlq;
 mod lab;
 mod mapping;
+mod offsets;
 mod produce;
 
-use crate::args::{Command, TopicCommand};
+use crate::args::{Command, OffsetsCommand, TopicCommand};
 use anyhow::Context;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -63,64 +64,9 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             println!("migrations: {applied} applied, schema up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Lag(args) => {
-            let opts = args.kafka.opts()?;
-            let (group, topic) = (args.group.clone(), args.topic.clone());
-            let report = tokio::task::spawn_blocking(move || {
-                streamsre_kafka::admin::group_lag_with_owners(
-                    &opts,
-                    &group,
-                    &topic,
-                    Duration::from_secs(10),
-                )
-            })
-            .await??;
-            let total: i64 = report.partitions.iter().map(|r| r.offsets.lag).sum();
-            if args.json {
-                let body = serde_json::json!({
-                    "group": args.group, "topic": args.topic, "total_lag": total,
-                    "state": report.group.as_ref().map(|g| g.state.clone()),
-                    "members": report.group.as_ref().map(|g| g.members.clone()),
-                    "describe_error": report.describe_error,
-                    "partitions": report.partitions,
-                });
-                println!("{body}");
-            } else {
-                let state = report
-                    .group
-                    .as_ref()
-                    .map_or("unknown", |g| g.state.as_str());
-                println!("GROUP {}  TOPIC {}  STATE {state}", args.group, args.topic);
-                println!(
-                    "{:>9} {:>12} {:>12} {:>10}  OWNER",
-                    "PARTITION", "COMMITTED", "HIGH", "LAG"
-                );
-                for r in &report.partitions {
-                    let o = &r.offsets;
-                    let committed = o.committed.map_or("-".to_string(), |c| c.to_string());
-                    println!(
-                        "{:>9} {:>12} {:>12} {:>10}  {}",
-                        o.partition,
-                        committed,
-                        o.high_watermark,
-                        o.lag,
-                        report.owner_cell(r)
-                    );
-                }
-                println!("{:>9} {:>12} {:>12} {:>10}", "TOTAL", "", "", total);
-                match (&report.group, &report.describe_error) {
-                    (_, Some(e)) => println!("owners unknown: {e}"),
-                    (Some(g), None) if !g.assignments_reported() && !g.members.is_empty() => {
-                        println!(
-                            "owners unknown (?): the coordinator lists members {} but reports no assignments",
-                            g.member_labels()
-                        )
-                    }
-                    _ => {}
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Lag(args) => offsets::describe(args, false).await,
+        Command::Offsets(OffsetsCommand::Describe(args)) => offsets::describe(args, true).await,
+        Command::Offsets(OffsetsCommand::Reset(args)) => offsets::reset(*args).await,
         Command::Dlq(command) => dlq::run(command).await,
         Command::Top(args) => crate::top::run(args.targets, args.interval, args.once).await,
         Command::Sink(args) => lab::sink_service(args).await,

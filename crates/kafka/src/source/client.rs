@@ -2,7 +2,7 @@
 //! commits; fast fetches on Tansu) and the prefetch sized by the memory budget.
 
 use super::rebalance::SourceContext;
-use super::SourceConfig;
+use super::{SourceConfig, StartFrom};
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -39,8 +39,16 @@ pub(super) fn subscribe(
         // Never let librdkafka store a position on its own: a stored offset is a promise
         // that everything before it is done, and only the tracker knows that.
         ("enable.auto.offset.store", "false"),
-        // A new group starts at the beginning so events produced before it joined count.
-        ("auto.offset.reset", "earliest"),
+        // Where a partition without a committed offset starts (`--start-from`). A time is
+        // looked up when the partition is assigned (`rebalance.rs`); should that fail, the
+        // beginning loses nothing (the ledger skips what was already applied).
+        (
+            "auto.offset.reset",
+            match config.start_from {
+                StartFrom::Latest => "latest",
+                StartFrom::Earliest | StartFrom::At(_) => "earliest",
+            },
+        ),
         // Detect a dead member within 10 s. Brokers such as Tansu also complete a join
         // only after about this long, so a shorter value speeds up rebalances there.
         ("session.timeout.ms", "10000"),

@@ -62,6 +62,37 @@ pub struct SourceConfig {
     /// pipeline sets it from its mapping). Otherwise only the DLQ id a replayed record carries
     /// is read: copying each header of each record costs allocations the sink never uses.
     pub keep_headers: bool,
+    /// Where a partition the group has never committed starts.
+    pub start_from: StartFrom,
+}
+
+/// Where the consumer starts reading a partition its group has no committed offset for (a
+/// committed offset always wins).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StartFrom {
+    /// The oldest message still kept, so events produced before the group existed count.
+    #[default]
+    Earliest,
+    /// The log end: only what is produced from now on.
+    Latest,
+    /// The first message at or after this time (the log end if there is none).
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl std::str::FromStr for StartFrom {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "earliest" => Ok(Self::Earliest),
+            "latest" => Ok(Self::Latest),
+            _ => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| Self::At(t.with_timezone(&chrono::Utc)))
+                .map_err(|e| {
+                    format!("{s:?} is not earliest, latest or an RFC 3339 time ({e}; e.g. 2026-12-03T10:00:00Z)")
+                }),
+        }
+    }
 }
 
 /// Handles the source shares with the rest of the pipeline.

@@ -6,9 +6,12 @@
 use super::{GroupState, SourceShared};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
+};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,6 +24,8 @@ pub(super) struct SourceContext {
     /// before dispatch (they will be fetched again from the committed offset).
     pub generation: AtomicU64,
     pub revoke_timeout: Duration,
+    /// `--start-from` a time: where partitions the group never committed start.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl SourceContext {
@@ -80,7 +85,101 @@ impl ClientContext for SourceContext {
     }
 }
 
+impl SourceContext {
+    /// Points the partitions of `tpl` that the group has never committed at the first message
+    /// at or after `at` (the log end if there is none). If the broker cannot say, they keep
+    /// `auto.offset.reset` (the beginning): reading too much is deduplicated, too little
+    /// would be lost.
+    fn start_uncommitted_at(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &mut TopicPartitionList,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        const TIMEOUT: Duration = Duration::from_secs(10);
+        let looked_up = consumer
+            .committed_offsets(tpl.clone(), TIMEOUT)
+            .and_then(|committed| {
+                let mut ask = TopicPartitionList::new();
+                for e in committed.elements_for_topic(&self.topic) {
+                    if !matches!(e.offset(), Offset::Offset(_)) {
+                        ask.add_partition_offset(
+                            &self.topic,
+                            e.partition(),
+                            Offset::Offset(at.timestamp_millis()),
+                        )?;
+                    }
+                }
+                if ask.count() == 0 {
+                    return Ok(ask);
+                }
+                consumer.offsets_for_times(ask, TIMEOUT)
+            });
+        let found = match looked_up {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, %at, "--start-from: cannot look up the offsets at that time; partitions without a committed offset start from the beginning");
+                return;
+            }
+        };
+        let mut starts = Vec::new();
+        for e in found.elements_for_topic(&self.topic) {
+            let start = match e.offset() {
+                Offset::Offset(n) if n >= 0 && e.error().is_ok() => Offset::Offset(n),
+                _ if e.error().is_err() => continue,
+                _ => Offset::End,
+            };
+            if tpl
+                .set_partition_offset(&self.topic, e.partition(), start)
+                .is_ok()
+            {
+                starts.push((e.partition(), start));
+            }
+        }
+        tracing::info!(%at, ?starts, "--start-from: partitions without a committed offset start at that time");
+    }
+}
+
 impl ConsumerContext for SourceContext {
+    /// rdkafka's own rebalance (pre-rebalance, assign or unassign, post-rebalance), with one
+    /// step before an assignment: with `--start-from` a time, the new partitions the group
+    /// never committed get their start offsets. (rdkafka's default cannot be called once
+    /// overridden, so its few lines are here.)
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let assign = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        let revoke = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+        if let (true, Some(at)) = (assign, self.start_at) {
+            self.start_uncommitted_at(consumer, tpl, at);
+        }
+        let rebalance = if assign {
+            Rebalance::Assign(tpl)
+        } else if revoke {
+            Rebalance::Revoke(tpl)
+        } else {
+            Rebalance::Error(KafkaError::Rebalance(err.into()))
+        };
+        self.pre_rebalance(consumer, &rebalance);
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let done = match (assign, cooperative) {
+            (true, true) => consumer.incremental_assign(tpl),
+            (true, false) => consumer.assign(tpl),
+            (false, true) => consumer.incremental_unassign(tpl),
+            (false, false) => consumer.unassign(),
+        };
+        if let Err(e) = done {
+            tracing::error!(error = %e, assign, "applying the rebalance failed");
+        }
+        self.post_rebalance(consumer, &rebalance);
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         match rebalance {

@@ -4,7 +4,7 @@
 
 use super::message::Record;
 use super::rebalance::SourceContext;
-use super::{client, Fetched, GroupState, SourceConfig, SourceShared};
+use super::{client, Fetched, GroupState, SourceConfig, SourceShared, StartFrom};
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -64,6 +64,10 @@ pub fn run_source(
         topic: config.topic.clone(),
         generation: AtomicU64::new(0),
         revoke_timeout: config.revoke_timeout,
+        start_at: match config.start_from {
+            StartFrom::At(at) => Some(at),
+            _ => None,
+        },
     };
     let consumer = client::subscribe(&config, context)?;
     tracing::info!(topic = %config.topic, group = %config.group, flow = ?config.flow, "subscribed");
