@@ -17,7 +17,7 @@ log() { echo "install-tansu: $*"; }
 
 # What the patched build is made of; a change to any of it means a rebuild.
 patch_id=$(cat tools/tansu/Cargo.toml tools/tansu/Cargo.lock tools/tansu/src/main.rs \
-  $(find vendor/tansu-broker vendor/tansu-cli vendor/tansu-sans-io -type f | sort) | sha256sum | cut -c1-16)
+  $(find vendor/tansu-broker vendor/tansu-cli vendor/tansu-sans-io vendor/tansu-storage -type f | sort) | sha256sum | cut -c1-16)
 if [ "$(cat "$MARKER" 2>/dev/null)" = "$patch_id" ] && [ -x "$CARGO_HOME/bin/tansu" ]; then
   log "patched tansu 0.6.0 is installed ($patch_id)"
 else

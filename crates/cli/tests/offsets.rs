@@ -131,7 +131,7 @@ async fn a_reset_to_a_time_between_two_waves_replays_exactly_the_second() {
     executed.push("--execute");
     let (refused, ok) = offsets(&executed).await;
     assert!(
-        !ok && refused.stderr().contains("active member"),
+        !ok && refused.stderr().contains("has 1 active member(s)"),
         "not refused:\n{}\n{}",
         refused.stdout(),
         refused.stderr_tail()

@@ -85,10 +85,10 @@ impl GroupView {
 }
 
 /// A client of its own for DescribeGroups, whose connection errors stay out of the logs (its
-/// [`QuietContext`] routes them to `debug`): a
-/// broker that cannot describe groups drops the connection (Tansu's sqlite storage does), and
-/// librdkafka would report that as "all brokers down" although nothing is down. The failure
-/// reaches the caller as the `Err` of [`GroupDescriber::describe`] instead.
+/// [`QuietContext`] routes them to `debug`): a broker that cannot describe groups drops the
+/// connection (stock Tansu 0.6's sqlite storage does; see `tools/tansu`), and librdkafka would
+/// report that as "all brokers down" although nothing is down. The failure reaches the caller
+/// as the `Err` of [`GroupDescriber::describe`] instead.
 pub struct GroupDescriber {
     client: BaseConsumer<QuietContext>,
     group: String,
