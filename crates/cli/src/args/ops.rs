@@ -109,7 +109,7 @@ pub struct LagArgs {
 pub enum OffsetsCommand {
     /// Per partition: the group's committed offset, the log start and end, the lag and the
     /// owner; and the group's state and members.
-    Describe(LagArgs),
+    Describe(Box<LagArgs>),
     /// Move a group's committed offsets (a dry run unless `--execute`).
     Reset(Box<ResetArgs>),
 }

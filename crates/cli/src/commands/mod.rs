@@ -65,7 +65,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Lag(args) => offsets::describe(args, false).await,
-        Command::Offsets(OffsetsCommand::Describe(args)) => offsets::describe(args, true).await,
+        Command::Offsets(OffsetsCommand::Describe(args)) => offsets::describe(*args, true).await,
         Command::Offsets(OffsetsCommand::Reset(args)) => offsets::reset(*args).await,
         Command::Dlq(command) => dlq::run(command).await,
         Command::Top(args) => crate::top::run(args.targets, args.interval, args.once).await,
