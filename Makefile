@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy bench sweep profile lab fuzz bench-ab clean-stack
+.PHONY: build up down demo test lint check-deploy compose-up compose-down bench sweep profile lab fuzz bench-ab clean-stack
 
 build: ## Release binary
 	scripts/system-deps.sh
@@ -24,9 +24,19 @@ lint:
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
-check-deploy: ## Prometheus config, alert rules and the rules' unit tests
+check-deploy: ## Prometheus config and rules' unit tests; compose file, image and Kubernetes manifests against each other and the binary
 	promtool check config deploy/prometheus/prometheus.yml
+	# The compose variant's alerts.yml is mounted beside it in the container (deploy/prometheus/alerts.yml, checked above).
+	promtool check config --syntax-only deploy/compose/prometheus.yml
 	promtool test rules deploy/prometheus/tests/alerts_test.yml
+	$(CARGO) build --bin streamsre
+	scripts/check-deploy.py target/debug/streamsre --self-test
+
+compose-up: ## The whole stack in Docker: 3 Kafka brokers, Postgres, Prometheus, Grafana, 2 consumers, load, the lab's sink
+	docker compose -p streamsre -f deploy/compose/docker-compose.yml up -d --build --wait
+
+compose-down: ## Stop the compose stack and delete its volumes
+	docker compose -p streamsre -f deploy/compose/docker-compose.yml down -v
 
 test: ## Everything: stack, fmt, clippy, deploy checks, unit + integration + end-to-end tests
 	scripts/system-deps.sh
