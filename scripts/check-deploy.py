@@ -34,6 +34,9 @@ COMPOSE = Path("deploy/compose/docker-compose.yml")
 K8S = Path("deploy/k8s")
 # The routes the consumer's HTTP server serves (crates/telemetry/src/http.rs).
 HTTP_SRC = Path("crates/telemetry/src/http.rs")
+# Debian packages of the shared libraries the binary may link, and the base image's own.
+RUNTIME_PACKAGES = {"libssl.so.3": "libssl3", "libcrypto.so.3": "libssl3", "libz.so.1": "zlib1g"}
+BASE_LIBS = ("libc.so", "libm.so", "libgcc_s.so", "libpthread.so", "libdl.so", "librt.so")
 PARTITIONS = 12  # events.main, as the compose `init` service and the manifests create it
 
 
@@ -134,6 +137,17 @@ class Checker:
         env = dict(re.findall(r"([A-Z_]+)=(\S+)", " ".join(re.findall(r"^ENV (.+(?:\\\n.+)*)", text, re.M))))
         cmd = re.search(r'^CMD \["([a-z]+)"', text, re.M).group(1)
         self.check_env("Dockerfile ENV", (cmd,), env)
+        # The runtime stage installs a package for each shared library the binary links beyond
+        # the base image's own (libc, libm, libgcc_s).
+        runtime = text.split("FROM debian:bookworm-slim", 1)[-1]
+        linked = re.findall(r"^\s*(\S+\.so[.\d]*) =>", subprocess.run(
+            ["ldd", self.binary], capture_output=True, text=True, check=True).stdout, re.M)
+        for lib in linked:
+            package = RUNTIME_PACKAGES.get(lib)
+            if package is None and not lib.startswith(BASE_LIBS):
+                self.fail(f"Dockerfile: the binary links {lib}, which no known package provides")
+            elif package and not re.search(rf"\b{re.escape(package)}\b", runtime):
+                self.fail(f"Dockerfile: the binary links {lib}; the runtime stage lacks {package}")
         ignored = (self.root / ".dockerignore").read_text()
         for needed in ("crates", "migrations", "examples"):
             if re.search(rf"^{needed}/?$", ignored, re.M):
@@ -316,6 +330,10 @@ def self_test(binary: str):
         "more replicas than partitions": (
             yaml_edit(K8S / "keda-scaledobject.yaml", lambda d: d[0]["spec"].update(maxReplicaCount=24)),
             "maxReplicaCount 24"),
+        "a runtime stage without a library the binary links": (
+            lambda root: (root / "Dockerfile").write_text(
+                (root / "Dockerfile").read_text().replace("libssl3 zlib1g", "zlib1g")),
+            "lacks libssl3"),
         "a ServiceMonitor on a port the Service lacks": (
             yaml_edit(K8S / "base/servicemonitor.yaml", lambda d: d[0]["spec"]["endpoints"][0].update(port="http")),
             "endpoint port http"),
