@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy compose-up compose-down bench sweep profile lab fuzz bench-ab clean-stack
+.PHONY: build up down demo test lint check-deploy compose-up compose-down drill-postgres-down drill-poison-storm bench sweep profile lab fuzz bench-ab clean-stack
 
 build: ## Release binary
 	scripts/system-deps.sh
@@ -31,6 +31,14 @@ check-deploy: ## Prometheus config and rules' unit tests; compose file, image an
 	promtool test rules deploy/prometheus/tests/alerts_test.yml
 	$(CARGO) build --bin streamsre
 	scripts/check-deploy.py target/debug/streamsre --self-test
+
+drill-postgres-down: up ## Drill: PostgreSQL down for 150 s under load; writes docs/postmortems/data/postgres-down.{md,csv}
+	$(CARGO) build --bin streamsre
+	scripts/drill.py postgres-down
+
+drill-poison-storm: up ## Drill: 2,000 poison messages in 4 bursts under load; writes docs/postmortems/data/poison-storm.{md,csv}
+	$(CARGO) build --bin streamsre
+	scripts/drill.py poison-storm
 
 compose-up: ## The whole stack in Docker: 3 Kafka brokers, Postgres, Prometheus, Grafana, 2 consumers, load, the lab's sink
 	docker compose -p streamsre -f deploy/compose/docker-compose.yml up -d --build --wait

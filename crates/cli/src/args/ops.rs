@@ -129,13 +129,13 @@ pub struct ResetArgs {
     #[command(flatten)]
     pub to: ResetTo,
     /// Only these partitions (comma-separated; default: all).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "RESET_PARTITIONS", value_delimiter = ',')]
     pub partitions: Vec<i32>,
     /// Apply the plan. Without it nothing changes; refused while the group has members.
-    #[arg(long)]
+    #[arg(long, env = "RESET_EXECUTE")]
     pub execute: bool,
     /// Print JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, env = "RESET_JSON")]
     pub json: bool,
 }
 
@@ -144,22 +144,27 @@ pub struct ResetArgs {
 #[group(required = true, multiple = false)]
 pub struct ResetTo {
     /// The oldest offset still in the log.
-    #[arg(long)]
+    #[arg(long, env = "RESET_TO_EARLIEST")]
     pub to_earliest: bool,
     /// The log end: skip everything not yet read.
-    #[arg(long)]
+    #[arg(long, env = "RESET_TO_LATEST")]
     pub to_latest: bool,
     /// This offset on every selected partition (clamped to each partition's range).
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "RESET_TO_OFFSET", value_name = "N")]
     pub to_offset: Option<i64>,
     /// The first message at or after this RFC 3339 time (the log end if none).
-    #[arg(long, value_name = "RFC3339", value_parser = parse_datetime)]
+    #[arg(long, env = "RESET_TO_DATETIME", value_name = "RFC3339", value_parser = parse_datetime)]
     pub to_datetime: Option<chrono::DateTime<chrono::Utc>>,
     /// Move the committed offset by ±N messages.
-    #[arg(long, value_name = "±N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        env = "RESET_SHIFT_BY",
+        value_name = "±N",
+        allow_negative_numbers = true
+    )]
     pub shift_by: Option<i64>,
     /// The first message at or after this long ago (e.g. `1h`).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "RESET_BY_DURATION", value_name = "DURATION", value_parser = parse_duration)]
     pub by_duration: Option<Duration>,
 }
 
