@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: build up down demo test lint check-deploy compose-up compose-down drill-postgres-down drill-poison-storm bench sweep profile lab fuzz bench-ab clean-stack
+.PHONY: build up down demo test lint check-deploy compose-up compose-down drill-postgres-down drill-poison-storm scale-out bench sweep profile lab fuzz bench-ab clean-stack
 
 build: ## Release binary
 	scripts/system-deps.sh
@@ -39,6 +39,10 @@ drill-postgres-down: up ## Drill: PostgreSQL down for 150 s under load; writes d
 drill-poison-storm: up ## Drill: 2,000 poison messages in 4 bursts under load; writes docs/postmortems/data/poison-storm.{md,csv}
 	$(CARGO) build --bin streamsre
 	scripts/drill.py poison-storm
+
+scale-out: up ## 1, 2 and 4 consumers in one group on 12 partitions: drain throughput, join pauses, exact counts; writes docs/scale-out.md
+	$(CARGO) build --release --bin streamsre
+	scripts/scale_out.py
 
 compose-up: ## The whole stack in Docker: 3 Kafka brokers, Postgres, Prometheus, Grafana, 2 consumers, load, the lab's sink
 	docker compose -p streamsre -f deploy/compose/docker-compose.yml up -d --build --wait

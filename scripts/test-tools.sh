@@ -5,11 +5,7 @@
 #   docker-compose (package docker-compose): validates deploy/compose without a Docker engine.
 # kubernetes-validate (PyPI): the Kubernetes manifests against the API's JSON schemas.
 # Python's confluent-kafka with fastavro (PyPI), the Avro tests' producer;
-# and both Tansu builds (if ! command -v kubernetes-validate >/dev/null 2>&1 || ! python3 -c 'import yaml' 2>/dev/null; then
-  echo "test-tools: installing kubernetes-validate (PyPI)"
-  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate pyyaml
-fi
-scripts/install-tansu.sh): tests start brokers of their own, even when
+# and both Tansu builds (scripts/install-tansu.sh): tests start brokers of their own, even when
 # KAFKA_BROKERS points the shared tests at another broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."

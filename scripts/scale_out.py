@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Scale-out, measured: 1, 2 and 4 consumers in one group on a 12-partition topic
+(`make scale-out`; the stack from `make up` must be running). Writes docs/scale-out.md.
+
+Two measurements, each in a topic, group and database of its own:
+- **Drain.** COUNT events are produced first; then N consumers start together and drain them
+  into Postgres. Throughput is COUNT over the time from the first applied event to the group's
+  lag reaching 0. The database must then hold each event exactly once.
+- **Joins.** A steady load runs while members join one at a time (1 → 2 → 4). The summed
+  `events_processed_total` of the running members is sampled every 100 ms; a join's pause is
+  the longest stretch, from the join until the group is consuming again, in which it did not
+  move.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from drill import GROUP_OPTS, ROOT, free_port, http, metric  # noqa: E402
+
+
+class Run:
+    def __init__(self, args, label):
+        self.args = args
+        self.bin = str((ROOT / args.bin).resolve())
+        env = dict(l.split("=", 1) for l in (ROOT / ".stack/env").read_text().split() if "=" in l)
+        self.brokers = env["KAFKA_BROKERS"]
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        self.name = f"scale_{label}_{stamp}"
+        base = env["DATABASE_URL"].rsplit("/", 1)[0]
+        self.admin_url, self.db_url = f"{base}/postgres", f"{base}/{self.name}"
+        self.members: list[tuple[subprocess.Popen, str]] = []
+        self.env = {**os.environ, "KAFKA_BROKERS": self.brokers}
+
+    def psql(self, url, sql):
+        return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def __enter__(self):
+        for topic, parts in ((self.name, 12), (f"{self.name}.dlq", 1)):
+            subprocess.run([self.bin, "topic", "create", topic, "--partitions", str(parts)],
+                           check=True, capture_output=True, env=self.env)
+        self.psql(self.admin_url, f"CREATE DATABASE {self.name}")
+        return self
+
+    def __exit__(self, *exc):
+        for p, _ in self.members:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(60)
+        self.psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    def produce(self, *args) -> subprocess.Popen:
+        return subprocess.Popen([self.bin, "produce", "--topic", self.name, "--seed", "5", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.env)
+
+    def join(self) -> str:
+        addr = f"127.0.0.1:{free_port()}"
+        log = open(f"/tmp/{self.name}-{len(self.members)}.log", "w")
+        p = subprocess.Popen(
+            [self.bin, "consume", "--topic", self.name, "--dlq-topic", f"{self.name}.dlq",
+             "--group", self.name, "--metrics-addr", addr, "--debug-addr", "off"],
+            stdout=subprocess.DEVNULL, stderr=log,
+            env={**self.env, "DATABASE_URL": self.db_url, "KAFKA_OPTS": GROUP_OPTS})
+        self.members.append((p, addr))
+        return addr
+
+    def processed(self) -> float:
+        total = 0.0
+        for _, addr in self.members:
+            _, body = http(f"http://{addr}/metrics", timeout=1)
+            total += metric(body, "events_processed_total", 'result="success"') or 0.0
+        return total
+
+    def lag(self) -> int | None:
+        r = subprocess.run([self.bin, "lag", "--group", self.name, "--topic", self.name, "--json"],
+                           capture_output=True, text=True, env=self.env)
+        if r.returncode != 0:
+            return None
+        return json.loads(r.stdout)["total_lag"]
+
+    def exact(self, produced: int) -> tuple[int, int]:
+        rows = int(self.psql(self.db_url, "SELECT count(*) FROM reviews"))
+        distinct = int(self.psql(self.db_url, "SELECT count(DISTINCT event_id) FROM reviews"))
+        if rows != produced or distinct != produced:
+            sys.exit(f"scale-out: {self.name}: {rows} rows, {distinct} distinct, {produced} produced")
+        return rows, distinct
+
+
+def drain(args, n: int) -> dict:
+    with Run(args, f"drain{n}") as run:
+        p = run.produce("--count", str(args.count), "--rate", "0")
+        out, _ = p.communicate(timeout=600)
+        assert f"acked={args.count} failed=0" in out, out
+        for _ in range(n):
+            run.join()
+        first = None
+        deadline = time.time() + 900
+        while True:
+            if first is None and run.processed() > 0:
+                first = time.time()
+            if first is not None and run.lag() == 0:
+                break
+            if time.time() > deadline:
+                sys.exit(f"scale-out: {n} consumers did not drain {args.count} events in 15 minutes")
+            time.sleep(0.2)
+        seconds = time.time() - first
+        run.exact(args.count)
+        return {"n": n, "seconds": seconds, "eps": args.count / seconds}
+
+
+def joins(args) -> list[dict]:
+    out = []
+    with Run(args, "joins") as run:
+        load = run.produce("--rate", str(args.rate), "--duration", f"{args.join_load}s")
+        run.join()
+        time.sleep(args.settle)
+        for n in (2, 3, 4):
+            run.join()
+            joined = time.time()
+            last_value, last_move, longest = run.processed(), joined, 0.0
+            while time.time() - joined < args.settle:
+                time.sleep(0.1)
+                value = run.processed()
+                now = time.time()
+                if value > last_value:
+                    longest = max(longest, now - last_move)
+                    last_value, last_move = value, now
+            out.append({"members": n, "pause": longest})
+        sent, _ = load.communicate(timeout=args.join_load + 300)
+        produced = int(re.search(r"acked=(\d+) failed=0", sent).group(1))
+        deadline = time.time() + 600
+        while run.lag() != 0:
+            if time.time() > deadline:
+                sys.exit("scale-out: the join run did not drain in 10 minutes")
+            time.sleep(0.5)
+        run.exact(produced)
+        out.append({"exact": produced})
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", default="target/release/streamsre")
+    p.add_argument("--count", type=int, default=60000)
+    p.add_argument("--rate", type=int, default=1000, help="joins: events/s of steady load")
+    p.add_argument("--join-load", type=int, default=120, help="joins: seconds of load")
+    p.add_argument("--settle", type=int, default=25, help="joins: seconds between joins")
+    args = p.parse_args()
+    results = [drain(args, n) for n in (1, 2, 4)]
+    pauses = joins(args)
+    base = results[0]["eps"]
+    lines = [
+        "# Scale-out: 1, 2 and 4 consumers in one group",
+        "",
+        f"Generated by `scripts/scale_out.py` (`make scale-out`) on {datetime.now(timezone.utc):%Y-%m-%d}, "
+        f"binary `{args.bin}`, on this {os.cpu_count()}-core machine with the local stack (Tansu on sqlite, "
+        "PostgreSQL 15). Topic of 12 partitions; sink: PostgreSQL (each member its own pool).",
+        "",
+        f"## Drain of {args.count} events",
+        "",
+        "| consumers | seconds | events/s | of 1 consumer | exactly once |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['n']} | {r['seconds']:.1f} | {r['eps']:.0f} | {r['eps'] / base:.2f} | yes |" for r in results]
+    exact = pauses.pop()["exact"]
+    lines += [
+        "",
+        f"## Joins under {args.rate} events/s",
+        "",
+        "| join | longest stop in processing |",
+        "|---|---|",
+    ]
+    lines += [f"| {x['members'] - 1} → {x['members']} members | {x['pause']:.1f} s |" for x in pauses]
+    lines += ["", f"All {exact} events of the join run were applied exactly once.", ""]
+    (ROOT / "docs/scale-out.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
