@@ -70,17 +70,28 @@ def clock(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M:%S")
 
 
-class Drill:
-    def __init__(self, args):
+class StackRun:
+    """A run against the local stack (`.stack/env`) under a name of its own: the topic, group
+    and database are all called `<prefix>_<UTC time>`."""
+
+    def __init__(self, args, prefix: str):
         self.args = args
         self.bin = str((ROOT / args.bin).resolve())
         env = dict(l.split("=", 1) for l in (ROOT / ".stack/env").read_text().split() if "=" in l)
         self.brokers = env["KAFKA_BROKERS"]
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
-        self.name = f"drill_{args.drill.replace('-', '_')}_{stamp}"
-        self.topic, self.group = self.name, self.name
+        self.name = f"{prefix}_{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
         base = env["DATABASE_URL"].rsplit("/", 1)[0]
         self.admin_url, self.db_url = f"{base}/postgres", f"{base}/{self.name}"
+
+    def psql(self, url: str, sql: str) -> str:
+        return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+
+class Drill(StackRun):
+    def __init__(self, args):
+        super().__init__(args, f"drill_{args.drill.replace('-', '_')}")
+        self.topic, self.group = self.name, self.name
         self.tmp = Path(tempfile.mkdtemp(prefix="drill-"))
         self.metrics_addr = f"127.0.0.1:{free_port()}"
         self.samples: list[dict] = []
@@ -96,10 +107,6 @@ class Drill:
     def run_bin(self, *args, env=None):
         return subprocess.run([self.bin, *args], capture_output=True, text=True,
                               env={**os.environ, "KAFKA_BROKERS": self.brokers, **(env or {})})
-
-    def psql(self, url: str, sql: str) -> str:
-        return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True,
-                              check=True).stdout.strip()
 
     # --- setup ----------------------------------------------------------------------------
 

@@ -23,25 +23,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from drill import GROUP_OPTS, ROOT, free_port, http, metric  # noqa: E402
+from drill import GROUP_OPTS, ROOT, StackRun, free_port, http, metric  # noqa: E402
 
 
-class Run:
+class Run(StackRun):
     def __init__(self, args, label):
-        self.args = args
-        self.bin = str((ROOT / args.bin).resolve())
-        env = dict(l.split("=", 1) for l in (ROOT / ".stack/env").read_text().split() if "=" in l)
-        self.brokers = env["KAFKA_BROKERS"]
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
-        self.name = f"scale_{label}_{stamp}"
-        base = env["DATABASE_URL"].rsplit("/", 1)[0]
-        self.admin_url, self.db_url = f"{base}/postgres", f"{base}/{self.name}"
+        super().__init__(args, f"scale_{label}")
         self.members: list[tuple[subprocess.Popen, str]] = []
         self.env = {**os.environ, "KAFKA_BROKERS": self.brokers}
-
-    def psql(self, url, sql):
-        return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True,
-                              check=True).stdout.strip()
 
     def __enter__(self):
         for topic, parts in ((self.name, 12), (f"{self.name}.dlq", 1)):
