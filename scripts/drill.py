@@ -3,8 +3,8 @@
 can be regenerated (`make drill-postgres-down`, `make drill-poison-storm`; the stack from
 `make up` must be running).
 
-Each drill runs real processes against the local stack, in a topic, group and database of its
-own: a consumer, the load generator at a steady rate, and a real Prometheus that scrapes the
+Each drill runs real processes: a Tansu broker of its own (fresh sqlite storage), the stack's
+PostgreSQL with a database of its own, a consumer, the load generator at a steady rate, and a real Prometheus that scrapes the
 consumer every 5 s and evaluates deploy/prometheus/alerts.yml. The script samples /metrics and
 /readyz every second, injects the fault, waits until the group has no lag, and then counts in
 the database what was applied, duplicated and lost. It writes, under docs/postmortems/data/:
@@ -79,6 +79,7 @@ class StackRun:
         self.bin = str((ROOT / args.bin).resolve())
         env = dict(l.split("=", 1) for l in (ROOT / ".stack/env").read_text().split() if "=" in l)
         self.brokers = env["KAFKA_BROKERS"]
+        self.broker = None
         self.name = f"{prefix}_{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
         base = env["DATABASE_URL"].rsplit("/", 1)[0]
         self.admin_url, self.db_url = f"{base}/postgres", f"{base}/{self.name}"
@@ -86,6 +87,30 @@ class StackRun:
     def psql(self, url: str, sql: str) -> str:
         return subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True,
                               check=True).stdout.strip()
+
+    def own_broker(self, workdir: Path):
+        """A Tansu of the run's own, on sqlite in `workdir`: the stack's broker carries every
+        earlier run's records, and Tansu's sqlite fetch slows down as its tables grow, which
+        would make the numbers depend on the machine's history."""
+        port = free_port()
+        self.brokers = f"127.0.0.1:{port}"
+        # Tansu resolves the sqlite path against its working directory.
+        self.broker = subprocess.Popen(
+            ["tansu", "broker", "--listener-url", f"tcp://{self.brokers}",
+             "--advertised-listener-url", f"tcp://{self.brokers}",
+             "--storage-engine", "sqlite://tansu.db"],
+            cwd=workdir, stdout=subprocess.DEVNULL, stderr=open(workdir / "broker.log", "w"))
+        deadline = time.time() + 60
+        while subprocess.run([self.bin, "topic", "list", "--brokers", self.brokers],
+                             capture_output=True).returncode != 0:
+            if self.broker.poll() is not None or time.time() > deadline:
+                sys.exit(f"drill: the run's own broker did not start; see {workdir / 'broker.log'}")
+            time.sleep(0.5)
+
+    def stop_broker(self):
+        if self.broker and self.broker.poll() is None:
+            self.broker.terminate()
+            self.broker.wait(30)
 
 
 class Drill(StackRun):
@@ -111,6 +136,7 @@ class Drill(StackRun):
     # --- setup ----------------------------------------------------------------------------
 
     def setup(self):
+        self.own_broker(self.tmp)
         for topic, parts in ((self.topic, 12), (f"{self.topic}.dlq", 1)):
             r = self.run_bin("topic", "create", topic, "--partitions", str(parts))
             if r.returncode != 0:
@@ -203,11 +229,15 @@ class Drill(StackRun):
         if a.drill == "postgres-down":
             version = sorted(os.listdir("/etc/postgresql"), key=int)[-1]
             ctl = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+            began = time.time()
             subprocess.run([*ctl, "stop", "-m", "fast"], check=True)
-            self.note(f"fault: PostgreSQL stopped (pg_ctlcluster {version} main stop -m fast)")
+            self.note(f"fault: PostgreSQL stopping (pg_ctlcluster {version} main stop -m fast; "
+                      f"returned after {time.time() - began:.1f}s)", began)
             time.sleep(a.down)
+            began = time.time()
             subprocess.run([*ctl, "start"], check=True)
-            self.note(f"fault removed: PostgreSQL started again after {a.down}s")
+            self.note(f"fault removed: PostgreSQL starting after {a.down}s down "
+                      f"(pg_ctlcluster start returned after {time.time() - began:.1f}s)", began)
         else:
             per_burst = a.poison // a.bursts
             self.poison = per_burst * a.bursts
@@ -236,6 +266,7 @@ class Drill(StackRun):
         self.distinct = q("SELECT count(DISTINCT event_id) FROM reviews")
         self.ledger = q("SELECT count(*) FROM processed_events")
         self.dlq_rows = q("SELECT count(*) FROM dlq_events")
+        self.dlq_retries = q("SELECT coalesce(sum(retry_count), 0) FROM dlq_events")
         self.stats = q("SELECT coalesce(sum(review_count), 0) FROM user_stats")
         self.summary = (self.tmp / "consumer.out").read_text().strip().splitlines()[-1:]
         self.psql(self.admin_url, f"DROP DATABASE {self.name}")
@@ -289,6 +320,8 @@ class Drill(StackRun):
             self.events.append((first, f"alert {name} {state} (until {clock(last)})"))
         self.events.sort()
         expected_dlq = getattr(self, "poison", 0)
+        dead = [s["dlq"] for s in self.samples if s["dlq"] is not None]
+        self.dlq_sent = int(dead[-1]) if dead else 0
         lost = self.produced - self.distinct
         duplicated = self.applied - self.distinct
         lines = [
@@ -317,7 +350,8 @@ class Drill(StackRun):
             f"| duplicated (rows − distinct ids) | {duplicated} |",
             f"| lost (produced − distinct ids applied) | {lost} |",
             f"| ledger rows / `user_stats` review total | {self.ledger} / {self.stats} |",
-            f"| DLQ rows (poison expected: {expected_dlq}) | {self.dlq_rows} |",
+            f"| poison messages sent to the DLQ (`events_processed_total{{result=\"dlq\"}}`; expected {expected_dlq}) | {self.dlq_sent} |",
+            f"| rows in `dlq_events` (one per distinct event id) / their `retry_count` total | {self.dlq_rows} / {self.dlq_retries} |",
             f"| peak lag (events waiting) | {getattr(self, 'peak_lag', 'n/a')} |",
             f"| from load start to lag 0 | {drain:.0f} s (the load itself lasts {a.duration} s) |",
             "",
@@ -334,9 +368,9 @@ class Drill(StackRun):
                 f.write(",".join("" if s[k] is None else (clock(s[k]) if k == "t" else f"{s[k]:g}")
                                  for k in ("t", "ready", "lag", "postgres_up", "success", "dlq", "breaker")) + "\n")
         print(f"drill: wrote {OUT / (a.drill + '.md')} and .csv")
-        if lost or duplicated or self.dlq_rows != expected_dlq or self.applied != self.stats:
+        if lost or duplicated or self.dlq_sent != expected_dlq or self.applied != self.stats:
             sys.exit(f"drill: effects are not exact: lost {lost}, duplicated {duplicated}, "
-                     f"DLQ {self.dlq_rows} (expected {expected_dlq})")
+                     f"sent to the DLQ {self.dlq_sent} (expected {expected_dlq})")
 
     def cleanup(self):
         self.stop_sampling.set()
@@ -347,6 +381,7 @@ class Drill(StackRun):
                     p.wait(30)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        self.stop_broker()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

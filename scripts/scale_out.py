@@ -2,7 +2,8 @@
 """Scale-out, measured: 1, 2 and 4 consumers in one group on a 12-partition topic
 (`make scale-out`; the stack from `make up` must be running). Writes docs/scale-out.md.
 
-Two measurements, each in a topic, group and database of its own:
+Two measurements, each with a Tansu broker of its own (fresh sqlite storage) and a topic,
+group and database of its own:
 - **Drain.** COUNT events are produced first; then N consumers start together and drain them
   into Postgres. Throughput is COUNT over the time from the first applied event to the group's
   lag reaching 0. The database must then hold each event exactly once.
@@ -16,7 +17,9 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 from datetime import datetime, timezone
@@ -33,6 +36,9 @@ class Run(StackRun):
         self.env = {**os.environ, "KAFKA_BROKERS": self.brokers}
 
     def __enter__(self):
+        self.workdir = Path(tempfile.mkdtemp(prefix="scale-out-"))
+        self.own_broker(self.workdir)
+        self.env["KAFKA_BROKERS"] = self.brokers
         for topic, parts in ((self.name, 12), (f"{self.name}.dlq", 1)):
             subprocess.run([self.bin, "topic", "create", topic, "--partitions", str(parts)],
                            check=True, capture_output=True, env=self.env)
@@ -45,6 +51,8 @@ class Run(StackRun):
                 p.terminate()
                 p.wait(60)
         self.psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self.stop_broker()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def produce(self, *args) -> subprocess.Popen:
         return subprocess.Popen([self.bin, "produce", "--topic", self.name, "--seed", "5", *args],
