@@ -16,6 +16,7 @@ mod coerce;
 mod doc;
 mod file;
 mod layout;
+mod matching;
 mod plan;
 mod pointer;
 mod sql;
