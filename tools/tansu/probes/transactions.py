@@ -52,25 +52,19 @@ offs = [TopicPartition(t_in, 0, msgs[4].offset() + 1)]
 step("send_offsets_to_transaction", lambda: tp.send_offsets_to_transaction(offs, c.consumer_group_metadata(), 30))
 step("commit_transaction", lambda: tp.commit_transaction(30))
 print("committed offset:", c.committed([TopicPartition(t_in, 0)], 10))
-# read_committed reader of t_out
-r = Consumer({"bootstrap.servers": b, "group.id": group + "-r", "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
-r.assign([TopicPartition(t_out, 0, 0)])
-seen = []
-deadline = time.time() + 15
-while time.time() < deadline:
-    m = r.poll(0.5)
-    if m and not m.error():
-        seen.append(m.value())
-print("read_committed sees", seen)
-ru = Consumer({"bootstrap.servers": b, "group.id": group + "-u", "auto.offset.reset": "earliest", "isolation.level": "read_uncommitted"})
-ru.assign([TopicPartition(t_out, 0, 0)])
-seen = []
-deadline = time.time() + 10
-while time.time() < deadline:
-    m = ru.poll(0.5)
-    if m and not m.error():
-        seen.append(m.value())
-print("read_uncommitted sees", seen)
+def read_back(isolation: str, seconds: float) -> list:
+    """Everything in t_out as a reader with `isolation` sees it."""
+    reader = Consumer({"bootstrap.servers": b, "group.id": f"{group}-{isolation}",
+                       "auto.offset.reset": "earliest", "isolation.level": isolation})
+    reader.assign([TopicPartition(t_out, 0, 0)])
+    seen, deadline = [], time.time() + seconds
+    while time.time() < deadline:
+        m = reader.poll(0.5)
+        if m and not m.error():
+            seen.append(m.value())
+    return seen
+print("read_committed sees", read_back("read_committed", 15))
+print("read_uncommitted sees", read_back("read_uncommitted", 10))
 # zombie fencing: a second producer with the same id fences the first
 tp2 = Producer({"bootstrap.servers": b, "transactional.id": f"probe-{group}"})
 step("init_transactions (second instance)", lambda: tp2.init_transactions(30))
