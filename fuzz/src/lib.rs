@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use streamsre_event::{
-    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, encode, writer_schema,
-    AvroSchema, InvalidEvent,
+    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, decode_json_with, encode,
+    writer_schema, AvroSchema, InvalidEvent,
 };
 use streamsre_mapping::{
     coerce, parse, stage_ddl, statement, ColumnSpec, ColumnType, Doc, Meta, Plan, Rejected, Routed,
@@ -147,7 +147,9 @@ fn plans() -> &'static [Plan; 2] {
 }
 
 /// Routes `doc` through `plan` as a message of `topic` and checks the outcome's shape.
-fn check_route(plan: &Plan, doc: &Doc<'_>, topic: &str) {
+/// Routes `doc` (decoded from `data`) as `plan` does; the consumer's one-pass reader must
+/// route `data` to exactly the same rows or reason.
+fn check_route(plan: &Plan, doc: &Doc<'_>, data: &[u8], topic: &str) {
     let headers = [("source".to_string(), Some(b"fuzz".to_vec()))];
     let meta = Meta {
         topic,
@@ -157,11 +159,19 @@ fn check_route(plan: &Plan, doc: &Doc<'_>, topic: &str) {
         timestamp_ms: Some(1_767_225_600_123),
         headers: &headers,
     };
-    match plan.route(doc, &meta) {
+    let routed = plan.route(doc, &meta);
+    let fields = decode_json_with(Some(data), MAX_BYTES, |d| plan.read(d))
+        .expect("what decodes as a document is read by the plan too");
+    assert_eq!(
+        plan.route_fields(&fields, &meta),
+        routed,
+        "the planned reader and the document disagree"
+    );
+    match routed {
         Ok(Routed::Skipped) => {}
         Ok(Routed::Rows { rows, .. }) => {
             assert!(!rows.is_empty(), "a matched event yields rows");
-            for row in rows {
+            for row in rows.iter() {
                 let target = &plan.targets[row.target];
                 assert_eq!(row.values.len(), target.columns.len());
                 for (value, (column, spec)) in row.values.iter().zip(&target.columns) {
@@ -255,11 +265,21 @@ pub fn json_event(data: &[u8]) {
             // The borrowed document reads exactly what serde_json's own tree reads.
             assert_eq!(value.ok(), Some(doc.to_value()), "Doc and Value disagree");
             let [reviews, orders] = plans();
-            check_route(reviews, &doc, "reviews");
-            check_route(orders, &doc, "orders");
-            check_route(orders, &doc, "elsewhere");
+            check_route(reviews, &doc, data, "reviews");
+            check_route(orders, &doc, data, "orders");
+            check_route(orders, &doc, data, "elsewhere");
         }
-        Err(e) => check_invalid(&e),
+        Err(e) => {
+            check_invalid(&e);
+            for plan in plans() {
+                let read = decode_json_with(Some(data), MAX_BYTES, |d| plan.read(d));
+                assert_eq!(
+                    read.err(),
+                    Some(e.clone()),
+                    "the planned reader accepts what the document refuses"
+                );
+            }
+        }
     }
 }
 
@@ -351,9 +371,10 @@ pub fn avro_event(data: &[u8]) {
     match decode_avro_json(id, schema, body) {
         Ok(value) => {
             let doc = Doc::from(&value);
+            let text = value.to_string();
             let [reviews, orders] = plans();
-            check_route(reviews, &doc, "reviews");
-            check_route(orders, &doc, "orders");
+            check_route(reviews, &doc, text.as_bytes(), "reviews");
+            check_route(orders, &doc, text.as_bytes(), "orders");
         }
         Err(e) => check_invalid(&e),
     }
@@ -421,10 +442,12 @@ pub fn mapping_file(data: &[u8]) {
     }
     assert!(!stage_ddl(&plan).is_empty());
     let doc = json!({"id": "7", "type": "a", "data": {"x": 1, "y": [1, "2"], "z": null}});
+    let text = doc.to_string();
     for route in &mapping.routes {
         check_route(
             &plan,
             &Doc::from(&doc),
+            text.as_bytes(),
             route.topic.as_deref().unwrap_or("any"),
         );
     }

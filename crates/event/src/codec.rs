@@ -38,11 +38,27 @@ pub fn decode_json<'a, T: serde::Deserialize<'a>>(
     value: Option<&'a [u8]>,
     max_bytes: usize,
 ) -> Result<T, InvalidEvent> {
+    decode_json_with(value, max_bytes, |d| T::deserialize(d))
+}
+
+/// [`decode_json`] with the reading done by `read`: a mapping's planned reader, which keeps
+/// only the fields its routes use (`streamsre_mapping::Plan::read`). Text after the document
+/// is refused, as `serde_json::from_str` refuses it.
+pub fn decode_json_with<'a, T>(
+    value: Option<&'a [u8]>,
+    max_bytes: usize,
+    read: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::StrRead<'a>>,
+    ) -> serde_json::Result<T>,
+) -> Result<T, InvalidEvent> {
     let bytes = present_and_bounded(value, max_bytes)?;
     let text = std::str::from_utf8(bytes).map_err(|e| InvalidEvent::NotUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
-    serde_json::from_str(text).map_err(InvalidEvent::from_json_error)
+    let mut d = serde_json::Deserializer::from_str(text);
+    read(&mut d)
+        .and_then(|t| d.end().map(|()| t))
+        .map_err(InvalidEvent::from_json_error)
 }
 
 /// Decodes and validates one message value.

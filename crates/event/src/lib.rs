@@ -21,7 +21,7 @@ mod validate;
 pub use apache_avro::Schema as AvroSchema;
 pub use avro::{confluent_frame, decode_avro, decode_avro_json, MAGIC_BYTE};
 pub use avro_schema::{writer_schema, AVRO_MAX_ALLOCATION_BYTES};
-pub use codec::{decode, decode_json, encode, DEFAULT_MAX_MESSAGE_BYTES};
+pub use codec::{decode, decode_json, decode_json_with, encode, DEFAULT_MAX_MESSAGE_BYTES};
 pub use dead_letter::{DeadLetter, SourcePos, DLQ_ID_HEADER};
 pub use model::{Event, ReviewPayload, EVENT_TYPE_REVIEW_CREATED, SCHEMA_VERSION};
 pub use validate::{dlq_event_id, InvalidEvent};

@@ -1,78 +1,35 @@
 //! The generic path's cost per event against the review-specific one it replaced, measured in
-//! the same run: `decode_json` + [`Plan::route`] on the shipped reviews mapping (JSON to two
-//! coerced rows) versus `decode` (JSON to the review struct, validated), on the same bytes.
-use chrono::Utc;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::collections::BTreeMap;
-use std::hint::black_box;
-use streamsre_event::{
-    decode, decode_json, encode, Event, ReviewPayload, DEFAULT_MAX_MESSAGE_BYTES,
-};
-use streamsre_mapping::{parse, ColumnSpec, ColumnType, Doc, Meta, Plan, REVIEWS_MAPPING};
-use uuid::Uuid;
+//! the same run: the plan's one-pass reader + [`Plan::route_fields`] on the shipped reviews
+//! mapping (JSON to two coerced rows, what the consumer runs) versus `decode` (JSON to the
+//! review struct, validated), on the same bytes; and, for comparison, the whole document
+//! decoded first and routed by lookup (`mapping_decode_route`). `examples/route_cost.rs` runs
+//! the same paths for an instruction count.
+mod common;
 
-/// The reviews tables as the catalog reports them (`migrations/`).
-fn reviews_plan() -> Plan {
-    let spec = |ty, sql_type: &str| ColumnSpec {
-        ty,
-        sql_type: sql_type.into(),
-        not_null: true,
-    };
-    let columns = |cols: Vec<(&str, ColumnSpec)>| {
-        cols.into_iter()
-            .map(|(c, s)| (c.to_string(), s))
-            .collect::<BTreeMap<_, _>>()
-    };
-    let catalog = BTreeMap::from([
-        (
-            "reviews".to_string(),
-            columns(vec![
-                ("review_id", spec(ColumnType::Text, "text")),
-                ("event_id", spec(ColumnType::Uuid, "uuid")),
-                ("user_key", spec(ColumnType::Text, "text")),
-                ("rating", spec(ColumnType::Int2, "smallint")),
-                ("text", spec(ColumnType::Text, "text")),
-                ("created_at", spec(ColumnType::Timestamptz, "timestamptz")),
-            ]),
-        ),
-        (
-            "user_stats".to_string(),
-            columns(vec![
-                ("user_key", spec(ColumnType::Text, "text")),
-                ("review_count", spec(ColumnType::Int8, "bigint")),
-                ("rating_sum", spec(ColumnType::Int8, "bigint")),
-            ]),
-        ),
-    ]);
-    Plan::new(&parse(REVIEWS_MAPPING).unwrap(), &catalog).unwrap()
-}
+use common::{review_bytes, review_meta, reviews_plan};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+use streamsre_event::{decode, decode_json, decode_json_with, DEFAULT_MAX_MESSAGE_BYTES};
+use streamsre_mapping::Doc;
 
 fn bench_route(c: &mut Criterion) {
-    let bytes = encode(&Event {
-        event_id: Uuid::new_v4(),
-        event_type: "review_created".into(),
-        key: "user:42".into(),
-        ts: Utc::now(),
-        schema_version: 1,
-        payload: ReviewPayload {
-            review_id: "r-42".into(),
-            rating: 3,
-            text: "x".repeat(350),
-        },
-    });
+    let bytes = review_bytes();
     let plan = reviews_plan();
-    let meta = Meta {
-        topic: "reviews",
-        partition: 0,
-        offset: 7,
-        key: Some(b"user:42"),
-        timestamp_ms: None,
-        headers: &[],
-    };
+    let meta = review_meta();
     let mut group = c.benchmark_group("route_512b");
     group.throughput(Throughput::Elements(1));
     group.bench_function("review_decode_validate", |b| {
         b.iter(|| decode(Some(black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES).unwrap())
+    });
+    group.bench_function("mapping_read_route", |b| {
+        b.iter(|| {
+            let fields =
+                decode_json_with(Some(black_box(&bytes)), DEFAULT_MAX_MESSAGE_BYTES, |d| {
+                    plan.read(d)
+                })
+                .unwrap();
+            plan.route_fields(&fields, &meta).unwrap()
+        })
     });
     group.bench_function("mapping_decode_route", |b| {
         b.iter(|| {

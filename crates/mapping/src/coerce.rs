@@ -70,7 +70,7 @@ pub fn coerce(value: Option<&Doc<'_>>, ty: &ColumnType) -> Result<Typed, String>
         ColumnType::Jsonb if has_nul(value) => return Err(mismatch(NUL_IN_JSONB)),
         ColumnType::Jsonb => Typed::Json(value.to_value()),
         ColumnType::Text => match value {
-            Doc::String(s) if s.contains('\0') => return Err(mismatch(NUL_IN_TEXT)),
+            Doc::String(s) if has_nul_byte(s) => return Err(mismatch(NUL_IN_TEXT)),
             Doc::String(s) => Typed::Text(s.to_string()),
             Doc::Number(n) => Typed::Text(n.to_string()),
             Doc::Bool(b) => Typed::Text(b.to_string()),
@@ -158,11 +158,19 @@ const NUL_IN_JSONB: &str =
 /// Whether any string or object key in `value` contains a NUL character.
 fn has_nul(value: &Doc<'_>) -> bool {
     match value {
-        Doc::String(s) => s.contains('\0'),
+        Doc::String(s) => has_nul_byte(s),
         Doc::Array(items) => items.iter().any(has_nul),
-        Doc::Object(members) => members.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Doc::Object(members) => members.iter().any(|(k, v)| has_nul_byte(k) || has_nul(v)),
         _ => false,
     }
+}
+
+/// Whether `s` holds a NUL. Without an early exit the loop compiles to wide compares, which
+/// for the short strings events mostly carry costs less than a call into a search routine
+/// (`str::contains` or `memchr`): a tenth of routing's instructions in the `route_512b`
+/// profile went to that call.
+fn has_nul_byte(s: &str) -> bool {
+    s.bytes().fold(false, |nul, b| nul | (b == 0))
 }
 
 /// An integer from a JSON integer or an integer string (`"42"`); never from `4.2`.

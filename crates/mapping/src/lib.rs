@@ -14,19 +14,23 @@
 
 mod coerce;
 mod doc;
+mod fields;
 mod file;
 mod layout;
 mod matching;
 mod plan;
 mod pointer;
+mod rows;
 mod sql;
 
 pub use coerce::{coerce, ColumnType, Typed};
 pub use doc::Doc;
+pub use fields::Fields;
 pub use file::{parse, Mapping, MappingError, Mode, Route, Source, Unrouted};
 pub use layout::{Layout, Slot};
-pub use plan::{ColumnSpec, Meta, Plan, Rejected, Routed, Row, Target};
+pub use plan::{ColumnSpec, Meta, Plan, Rejected, Routed, Target};
 pub use pointer::Pointer;
+pub use rows::{Row, Rows};
 pub use sql::{
     is_numeric, param_type, quote, quote_table, stage_ddl, statement, target_stage, RowSource,
     LEDGER_STAGE,

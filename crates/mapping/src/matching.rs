@@ -30,13 +30,6 @@ impl Matching {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Self::Few { bits, .. } => bits.count_ones() as usize,
-            Self::Many(v) => v.iter().filter(|&&m| m).count(),
-        }
-    }
-
     /// The matched route indices, in route order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + Clone + '_ {
         let routes = match self {

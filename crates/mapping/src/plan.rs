@@ -8,9 +8,11 @@
 
 use crate::coerce::{coerce, ColumnType, Typed};
 use crate::doc::Doc;
+use crate::fields::{Fields, Wanted};
 use crate::file::{Mapping, Mode, Source, Unrouted};
 use crate::matching::Matching;
 use crate::pointer::Pointer;
+use crate::rows::Rows;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -57,15 +59,6 @@ pub struct Meta<'a> {
     pub headers: &'a [(String, Option<Vec<u8>>)],
 }
 
-/// One row for one target, values in [`Target::columns`] order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Index into [`Plan::targets`].
-    pub target: usize,
-    /// The coerced values.
-    pub values: Vec<Typed>,
-}
-
 /// What an event becomes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routed {
@@ -74,7 +67,7 @@ pub enum Routed {
         /// The ledger id.
         id: Uuid,
         /// One row per matching route.
-        rows: Vec<Row>,
+        rows: Rows,
     },
     /// No route matched and the mapping says skip.
     Skipped,
@@ -101,10 +94,15 @@ impl Rejected {
 struct PlannedRoute {
     topic: Option<String>,
     when: Vec<(Pointer, Vec<Value>)>,
+    /// The field slot of each `when` pointer.
+    when_slots: Vec<usize>,
     dedup_id: Option<Pointer>,
+    dedup_slot: Option<usize>,
     target: usize,
     /// Sources in the target's column order.
     sources: Vec<Source>,
+    /// Per column, the field slot of a pointer source.
+    field_slots: Vec<Option<usize>>,
     /// Per column, the value of a constant source, coerced once when planning (a constant
     /// that does not fit is left to fail per event, with the usual reason).
     constants: Vec<Option<Typed>>,
@@ -122,6 +120,8 @@ pub struct Plan {
     pub targets: Vec<Target>,
     routes: Vec<PlannedRoute>,
     unrouted: Unrouted,
+    /// Every pointer the routes read, as one tree the parser fills.
+    wanted: Wanted,
 }
 
 /// Namespace of ids derived from a dedup value or a message position (fixed, so the same event
@@ -213,18 +213,54 @@ impl Plan {
                 judged_with,
                 topic: route.topic.clone(),
                 when: route.when.clone(),
+                when_slots: Vec::new(),
                 dedup_id: route.dedup_id.clone(),
+                dedup_slot: None,
                 target,
                 sources,
+                field_slots: Vec::new(),
                 constants,
                 is_dedup_uuid,
             });
+        }
+        let wanted = Wanted::new(routes.iter().flat_map(|r| {
+            let columns = r.sources.iter().filter_map(|s| match s {
+                Source::Field(p) => Some(p),
+                _ => None,
+            });
+            r.when
+                .iter()
+                .map(|(p, _)| p)
+                .chain(&r.dedup_id)
+                .chain(columns)
+        }));
+        for r in &mut routes {
+            r.when_slots = r.when.iter().map(|(p, _)| wanted.slot(p)).collect();
+            r.dedup_slot = r.dedup_id.as_ref().map(|p| wanted.slot(p));
+            r.field_slots = (r.sources.iter())
+                .map(|s| match s {
+                    Source::Field(p) => Some(wanted.slot(p)),
+                    _ => None,
+                })
+                .collect();
         }
         Ok(Self {
             targets,
             routes,
             unrouted: mapping.unrouted,
+            wanted,
         })
+    }
+
+    /// The fields this plan reads, parsed straight from `d` (JSON text, or a
+    /// `serde_json::Value`): what the consumer routes.
+    pub fn read<'de, D: serde::Deserializer<'de>>(&self, d: D) -> Result<Fields<'de>, D::Error> {
+        self.wanted.read(d)
+    }
+
+    /// The fields this plan reads, looked up in a document already in memory.
+    pub fn fields<'a>(&self, doc: &Doc<'a>) -> Fields<'a> {
+        self.wanted.lookup(doc)
     }
 
     /// The only route that writes target `t`, if only one does.
@@ -282,30 +318,39 @@ impl Plan {
 
     /// The rows `doc` becomes, or why it cannot be applied.
     pub fn route(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
-        let matching = self.matching(doc, meta);
+        self.route_fields(&self.fields(doc), meta)
+    }
+
+    /// The rows an event becomes, from its fields ([`Plan::read`]), or why it cannot be applied.
+    pub fn route_fields(&self, fields: &Fields<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
+        let matching = self.matching(fields, meta);
         let mut routes = matching.iter().map(|i| &self.routes[i]).peekable();
         if routes.peek().is_none() {
             return match self.unrouted {
                 Unrouted::Skip => Ok(Routed::Skipped),
-                Unrouted::Dlq => Err(Rejected::new("unrouted", self.why_unrouted(doc, meta))),
+                Unrouted::Dlq => Err(Rejected::new("unrouted", self.why_unrouted(fields, meta))),
             };
         }
-        let pointer = routes.clone().find_map(|r| r.dedup_id.as_ref());
-        let (id, parsed) = dedup_id(pointer, doc, meta)?;
-        // Plain loops into vectors of the final size: `collect` into a `Result` cannot know
-        // the length, and growing a row of 40-byte values showed in the profile.
-        let mut rows = Vec::with_capacity(matching.len());
+        let pointer = routes
+            .clone()
+            .find_map(|r| r.dedup_id.as_ref().zip(r.dedup_slot));
+        let (id, parsed) = dedup_id(pointer.map(|(p, slot)| (p, fields.get(slot))), meta)?;
+        let pointer = pointer.map(|(p, _)| p);
+        // One buffer of the final size: growing a row of 40-byte values showed in the profile.
+        let size = routes.clone().map(|r| r.sources.len()).sum();
+        let mut rows = Rows::with_capacity(size);
         for route in routes {
             let target = &self.targets[route.target];
             // The id parsed from the dedup text stands for a column reading the same pointer.
             let reuse_id = parsed && route.dedup_id.as_ref() == pointer;
-            let mut values = Vec::with_capacity(target.columns.len());
-            for ((((column, spec), source), constant), &is_id) in target
+            let values = &mut rows;
+            for (((((column, spec), source), constant), &is_id), &slot) in target
                 .columns
                 .iter()
                 .zip(&route.sources)
                 .zip(&route.constants)
                 .zip(&route.is_dedup_uuid)
+                .zip(&route.field_slots)
             {
                 if let Some(value) = constant {
                     values.push(value.clone());
@@ -315,7 +360,7 @@ impl Plan {
                     values.push(Typed::Uuid(id));
                     continue;
                 }
-                let found = value_of(source, doc, meta);
+                let found = value_of(source, slot.and_then(|s| fields.get(s)), meta);
                 let at = || format!("{}.{column} from {}", target.table, shown(source));
                 if found.as_deref().is_none_or(Doc::is_null) && spec.not_null {
                     return Err(Rejected::new(
@@ -327,23 +372,21 @@ impl Plan {
                     .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))?;
                 values.push(value);
             }
-            rows.push(Row {
-                target: route.target,
-                values,
-            });
+            rows.end_row(route.target);
         }
         Ok(Routed::Rows { id, rows })
     }
 
     /// The routes that take this event. Routes judged with an earlier one reuse its verdict.
-    fn matching(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Matching {
+    fn matching(&self, fields: &Fields<'_>, meta: &Meta<'_>) -> Matching {
         let mut matching = Matching::new(self.routes.len());
         for (i, r) in self.routes.iter().enumerate() {
             let pass = if r.judged_with < i {
                 matching.contains(r.judged_with)
             } else {
                 r.topic.as_deref().is_none_or(|t| t == meta.topic)
-                    && r.when.iter().all(|w| accepts(w, doc))
+                    && (r.when.iter().zip(&r.when_slots))
+                        .all(|((_, a), &s)| accepts(fields.get(s), a))
             };
             if pass {
                 matching.insert(i);
@@ -353,16 +396,16 @@ impl Plan {
     }
 
     /// Names, for each route of this topic, the first `when` it failed.
-    fn why_unrouted(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> String {
+    fn why_unrouted(&self, fields: &Fields<'_>, meta: &Meta<'_>) -> String {
         let reasons: Vec<String> = self
             .routes
             .iter()
             .filter(|r| r.topic.as_deref().is_none_or(|t| t == meta.topic))
             .filter_map(|r| {
-                let (p, accepted) = r.when.iter().find(|w| !accepts(w, doc))?;
-                let found = p
-                    .get(doc)
-                    .map_or("nothing".to_string(), |v| cut(&v.to_string()));
+                let ((p, accepted), value) = (r.when.iter().zip(&r.when_slots))
+                    .map(|(w, &s)| (w, fields.get(s)))
+                    .find(|((_, a), v)| !accepts(*v, a))?;
+                let found = value.map_or("nothing".to_string(), |v| cut(&v.to_string()));
                 Some(format!(
                     "{} needs {p} in {}, found {found}",
                     self.targets[r.target].table,
@@ -378,27 +421,24 @@ impl Plan {
     }
 }
 
-/// Whether `doc` passes one `when` filter: its pointer finds one of the accepted values.
-fn accepts((pointer, accepted): &(Pointer, Vec<Value>), doc: &Doc<'_>) -> bool {
-    pointer
-        .get(doc)
-        .is_some_and(|v| accepted.iter().any(|a| v == a))
+/// Whether a `when` filter's pointer found one of the accepted values.
+fn accepts(found: Option<&Doc<'_>>, accepted: &[Value]) -> bool {
+    found.is_some_and(|v| accepted.iter().any(|a| v == a))
 }
 
 /// The ledger id: the dedup value (a UUID as is, anything else hashed into one), or the
 /// message's position when the mapping names no dedup pointer; and whether it is the dedup
 /// value's own text parsed as a UUID.
 fn dedup_id(
-    pointer: Option<&Pointer>,
-    doc: &Doc<'_>,
+    pointer: Option<(&Pointer, Option<&Doc<'_>>)>,
     meta: &Meta<'_>,
 ) -> Result<(Uuid, bool), Rejected> {
-    let Some(pointer) = pointer else {
+    let Some((pointer, found)) = pointer else {
         let position = format!("{}/{}/{}", meta.topic, meta.partition, meta.offset);
         return Ok((Uuid::new_v5(&DEDUP_NAMESPACE, position.as_bytes()), false));
     };
     // Only a string's own text is what a uuid column reading the same pointer would parse.
-    let (text, string) = match pointer.get(doc) {
+    let (text, string) = match found {
         None | Some(Doc::Null) => {
             return Err(Rejected::new(
                 "missing_field",
@@ -433,10 +473,14 @@ fn dedup_id(
 
 /// The JSON a source yields for this event (`None`: nothing there), borrowed from the event
 /// where it comes from it.
-fn value_of<'a>(source: &'a Source, doc: &'a Doc<'a>, meta: &Meta<'a>) -> Option<Cow<'a, Doc<'a>>> {
+fn value_of<'a>(
+    source: &'a Source,
+    field: Option<&'a Doc<'a>>,
+    meta: &Meta<'a>,
+) -> Option<Cow<'a, Doc<'a>>> {
     let text = |b: &'a [u8]| Doc::String(String::from_utf8_lossy(b));
     let owned = match source {
-        Source::Field(p) => return p.get(doc).map(Cow::Borrowed),
+        Source::Field(_) => return field.map(Cow::Borrowed),
         Source::Const(v) => Some(Doc::from(v)),
         Source::Key => meta.key.map(text),
         Source::Topic => Some(Doc::String(meta.topic.into())),

@@ -48,6 +48,11 @@ impl Pointer {
         })
     }
 
+    /// Its tokens, unescaped.
+    pub(crate) fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
     /// The pointer as written.
     pub fn as_str(&self) -> &str {
         &self.raw
@@ -61,7 +66,7 @@ impl fmt::Display for Pointer {
 }
 
 /// An array index as RFC 6901 writes it: `0`, or digits without a leading zero or sign.
-fn array_index(token: &str) -> Option<usize> {
+pub(crate) fn array_index(token: &str) -> Option<usize> {
     let digits = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
     (digits && (token == "0" || !token.starts_with('0')))
         .then(|| token.parse().ok())

@@ -4,7 +4,7 @@
 use std::time::Duration;
 use streamsre_event::Event;
 pub use streamsre_event::{DeadLetter, SourcePos};
-use streamsre_mapping::{Doc, Meta, Plan, Rejected, Routed, Row};
+use streamsre_mapping::{Doc, Fields, Meta, Plan, Rejected, Routed, Rows};
 
 /// A decoded event ready for a sink, and its position.
 #[derive(Debug, Clone)]
@@ -21,21 +21,21 @@ pub struct ValidEvent {
 #[derive(Debug, Clone)]
 pub enum EventBody {
     /// Rows for Postgres, one per route the event matched, coerced to their columns.
-    Rows(Vec<Row>),
+    Rows(Rows),
     /// The review event itself, for the HTTP sink, which forwards events as they are.
     Review(Event),
 }
 
 impl ValidEvent {
-    /// The event `doc` (read at `pos`, with `meta`) as `plan` maps it: `Ok(None)` when no
-    /// route takes it and the mapping says skip.
+    /// The event whose fields are `fields` (read at `pos`, with `meta`) as `plan` maps it:
+    /// `Ok(None)` when no route takes it and the mapping says skip.
     pub fn map(
         plan: &Plan,
-        doc: &Doc<'_>,
+        fields: &Fields<'_>,
         meta: &Meta<'_>,
         pos: &SourcePos,
     ) -> Result<Option<Self>, Rejected> {
-        Ok(match plan.route(doc, meta)? {
+        Ok(match plan.route_fields(fields, meta)? {
             Routed::Rows { id, rows } => Some(Self {
                 id,
                 body: EventBody::Rows(rows),
@@ -61,7 +61,7 @@ impl ValidEvent {
             timestamp_ms: Some(event.ts.timestamp_millis()),
             headers: &[],
         };
-        Self::map(plan, &Doc::from(&doc), &meta, &pos)
+        Self::map(plan, &plan.fields(&Doc::from(&doc)), &meta, &pos)
     }
 
     /// A review event for the HTTP sink, deduplicated under its own id.

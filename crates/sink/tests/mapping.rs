@@ -109,7 +109,7 @@ fn mapped(sink: &PgSink, docs: &[Value]) -> Vec<ValidEvent> {
                 timestamp_ms: None,
                 headers: &headers,
             };
-            ValidEvent::map(plan, &Doc::from(doc), &meta, &pos)
+            ValidEvent::map(plan, &plan.fields(&Doc::from(doc)), &meta, &pos)
                 .unwrap()
                 .unwrap()
         })

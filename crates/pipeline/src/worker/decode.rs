@@ -7,8 +7,8 @@ use super::WorkerContext;
 use crate::registry::Lookup;
 use std::future::Future;
 use streamsre_event::{
-    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, dlq_event_id, AvroSchema,
-    InvalidEvent,
+    confluent_frame, decode, decode_avro, decode_avro_json, decode_json, decode_json_with,
+    dlq_event_id, AvroSchema, InvalidEvent,
 };
 use streamsre_kafka::source::Fetched;
 use streamsre_mapping::{Doc, Meta, Plan};
@@ -120,16 +120,18 @@ impl WorkerContext {
             let event = self.decode_as(raw, decode, decode_avro).map_err(invalid)?;
             return Ok(Some(ValidEvent::review(event, pos.clone())));
         };
-        // JSON is read in place (strings borrowed from `raw`); an Avro record is decoded into
-        // a `serde_json::Value` the document then borrows from.
-        let avro;
-        let doc: Doc<'_> = match &self.registry {
-            None => decode_json(raw, self.max_message_bytes).map_err(invalid)?,
+        // JSON is read in one pass that keeps only the fields the plan reads, strings borrowed
+        // from `raw`; an Avro record is decoded into a `serde_json::Value` they are looked up in.
+        let avro: serde_json::Value;
+        let fields = match &self.registry {
+            None => {
+                decode_json_with(raw, self.max_message_bytes, |d| plan.read(d)).map_err(invalid)?
+            }
             Some(_) => {
                 avro = self
                     .decode_as(raw, decode_json, decode_avro_json)
                     .map_err(invalid)?;
-                Doc::from(&avro)
+                plan.fields(&Doc::from(&avro))
             }
         };
         let meta = Meta {
@@ -140,7 +142,7 @@ impl WorkerContext {
             timestamp_ms: msg.record.timestamp_ms,
             headers: &msg.record.headers,
         };
-        ValidEvent::map(plan, &doc, &meta, pos).map_err(|r| (r.kind, r.reason))
+        ValidEvent::map(plan, &fields, &meta, pos).map_err(|r| (r.kind, r.reason))
     }
 
     pub(crate) fn decode(&self, msg: &mut Fetched) -> Item {

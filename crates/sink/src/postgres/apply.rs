@@ -215,7 +215,7 @@ impl<'a> Columns<'a> {
                     "the Postgres sink writes mapped rows; this event was not mapped",
                 ));
             };
-            for row in rows {
+            for row in rows.iter() {
                 let t = &mut targets[row.target];
                 t.rows += 1;
                 if t.fill_ids {
@@ -224,7 +224,7 @@ impl<'a> Columns<'a> {
                 if t.fill_ords {
                     t.ords.push(ord as i64);
                 }
-                for ((column, value), &fill) in t.values.iter_mut().zip(&row.values).zip(&t.fill) {
+                for ((column, value), &fill) in t.values.iter_mut().zip(row.values).zip(&t.fill) {
                     if fill {
                         column.push(value)?;
                     }

@@ -1,0 +1,71 @@
+//! The workload `benches/route.rs` and `examples/route_cost.rs` share: the shipped reviews
+//! mapping planned against the reviews tables, and one 512-byte review event.
+use chrono::Utc;
+use std::collections::BTreeMap;
+use streamsre_event::{encode, Event, ReviewPayload};
+use streamsre_mapping::{parse, ColumnSpec, ColumnType, Meta, Plan, REVIEWS_MAPPING};
+use uuid::Uuid;
+
+/// The reviews tables as the catalog reports them (`migrations/`).
+pub fn reviews_plan() -> Plan {
+    let spec = |ty, sql_type: &str| ColumnSpec {
+        ty,
+        sql_type: sql_type.into(),
+        not_null: true,
+    };
+    let columns = |cols: Vec<(&str, ColumnSpec)>| {
+        cols.into_iter()
+            .map(|(c, s)| (c.to_string(), s))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let catalog = BTreeMap::from([
+        (
+            "reviews".to_string(),
+            columns(vec![
+                ("review_id", spec(ColumnType::Text, "text")),
+                ("event_id", spec(ColumnType::Uuid, "uuid")),
+                ("user_key", spec(ColumnType::Text, "text")),
+                ("rating", spec(ColumnType::Int2, "smallint")),
+                ("text", spec(ColumnType::Text, "text")),
+                ("created_at", spec(ColumnType::Timestamptz, "timestamptz")),
+            ]),
+        ),
+        (
+            "user_stats".to_string(),
+            columns(vec![
+                ("user_key", spec(ColumnType::Text, "text")),
+                ("review_count", spec(ColumnType::Int8, "bigint")),
+                ("rating_sum", spec(ColumnType::Int8, "bigint")),
+            ]),
+        ),
+    ]);
+    Plan::new(&parse(REVIEWS_MAPPING).unwrap(), &catalog).unwrap()
+}
+
+/// A review event of about 512 bytes, as `make bench` produces them.
+pub fn review_bytes() -> Vec<u8> {
+    encode(&Event {
+        event_id: Uuid::new_v4(),
+        event_type: "review_created".into(),
+        key: "user:42".into(),
+        ts: Utc::now(),
+        schema_version: 1,
+        payload: ReviewPayload {
+            review_id: "r-42".into(),
+            rating: 3,
+            text: "x".repeat(350),
+        },
+    })
+}
+
+/// The message metadata the consumer would pass for it.
+pub fn review_meta() -> Meta<'static> {
+    Meta {
+        topic: "reviews",
+        partition: 0,
+        offset: 7,
+        key: Some(b"user:42"),
+        timestamp_ms: None,
+        headers: &[],
+    }
+}
