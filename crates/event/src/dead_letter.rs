@@ -5,13 +5,15 @@
 
 use chrono::{DateTime, Utc};
 use std::fmt;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Where a message was read: stored with its rows and its DLQ record for audits and replays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourcePos {
-    /// Kafka topic (empty: no single source, e.g. a shed summary).
-    pub topic: String,
+    /// Kafka topic (empty: no single source, e.g. a shed summary). Shared with the fetched
+    /// message, so a position costs no allocation per event.
+    pub topic: Arc<str>,
     /// Kafka partition (-1: none).
     pub partition: i32,
     /// Kafka offset (-1: none).
@@ -23,7 +25,7 @@ impl SourcePos {
     /// written without one.
     pub fn none() -> Self {
         Self {
-            topic: String::new(),
+            topic: Arc::from(""),
             partition: -1,
             offset: -1,
         }
@@ -109,7 +111,7 @@ impl DeadLetter {
             ("error", self.kind.clone()),
             ("reason", self.reason.clone()),
             ("retry_count", self.attempts.to_string()),
-            ("original_topic", self.pos.topic.clone()),
+            ("original_topic", self.pos.topic.to_string()),
             ("original_partition", self.pos.partition.to_string()),
             ("original_offset", self.pos.offset.to_string()),
             ("failed_at", self.failed_at.to_rfc3339()),

@@ -42,7 +42,7 @@ fn json_line(d: &DeadLetter) -> serde_json::Value {
         "error_kind": d.kind,
         "reason": d.reason,
         "original_payload": d.json(),
-        "source_topic": known.then_some(&d.pos.topic),
+        "source_topic": known.then_some(&*d.pos.topic),
         "source_partition": known.then_some(d.pos.partition),
         "source_offset": known.then_some(d.pos.offset),
         "failed_at": d.failed_at,

@@ -157,7 +157,7 @@ impl WorkerContext {
             );
         }
         let pos = SourcePos {
-            topic: msg.topic.to_string(),
+            topic: msg.topic.clone(),
             partition: msg.record.partition,
             offset: msg.record.offset,
         };

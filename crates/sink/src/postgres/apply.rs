@@ -233,7 +233,7 @@ impl<'a> Columns<'a> {
         }
         Ok(Self {
             ids: events.iter().map(|e| e.id).collect(),
-            topics: events.iter().map(|e| e.pos.topic.as_str()).collect(),
+            topics: events.iter().map(|e| &*e.pos.topic).collect(),
             partitions: events.iter().map(|e| e.pos.partition).collect(),
             offsets: events.iter().map(|e| e.pos.offset).collect(),
             targets,

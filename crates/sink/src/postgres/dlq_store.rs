@@ -85,7 +85,7 @@ impl PgSink {
                     attempts: 0,
                     pos: match (topic, partition, offset) {
                         (Some(topic), Some(partition), Some(offset)) => SourcePos {
-                            topic,
+                            topic: topic.into(),
                             partition,
                             offset,
                         },
@@ -126,7 +126,7 @@ pub(super) async fn insert(
     let json: Vec<Option<serde_json::Value>> = dlq.iter().map(|d| d.json()).collect();
     let raw: Vec<Option<&[u8]>> = dlq.iter().map(|d| d.value.as_deref()).collect();
     let keys: Vec<Option<&[u8]>> = dlq.iter().map(|d| d.key.as_deref()).collect();
-    let topics: Vec<&str> = dlq.iter().map(|d| d.pos.topic.as_str()).collect();
+    let topics: Vec<&str> = dlq.iter().map(|d| &*d.pos.topic).collect();
     let partitions: Vec<i32> = dlq.iter().map(|d| d.pos.partition).collect();
     let offsets: Vec<i64> = dlq.iter().map(|d| d.pos.offset).collect();
     let stmt = tx.prepare_cached(INSERT_DLQ_SQL).await?;
