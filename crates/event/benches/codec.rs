@@ -1,23 +1,12 @@
 //! Decode cost per event, against plain `serde_json::from_slice` into a `Value` as the
 //! baseline measured in the same run (so the figure is a ratio, robust to machine noise).
-use chrono::Utc;
+mod fixture;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use streamsre_event::{decode, encode, Event, ReviewPayload, DEFAULT_MAX_MESSAGE_BYTES};
-use uuid::Uuid;
+use streamsre_event::{decode, encode, DEFAULT_MAX_MESSAGE_BYTES};
 
 fn bench_decode(c: &mut Criterion) {
-    let event = Event {
-        event_id: Uuid::new_v4(),
-        event_type: "review_created".into(),
-        key: "user:42".into(),
-        ts: Utc::now(),
-        schema_version: 1,
-        payload: ReviewPayload {
-            review_id: "r-42".into(),
-            rating: 3,
-            text: "x".repeat(350),
-        },
-    };
+    let event = fixture::review_512b();
     let bytes = encode(&event);
     let mut group = c.benchmark_group("decode_512b");
     group.throughput(Throughput::Elements(1));

@@ -1,10 +1,11 @@
 //! The workload `benches/route.rs` and `examples/route_cost.rs` share: the shipped reviews
 //! mapping planned against the reviews tables, and one 512-byte review event.
-use chrono::Utc;
+#[path = "../../../event/benches/fixture/mod.rs"]
+mod fixture;
+
 use std::collections::BTreeMap;
-use streamsre_event::{encode, Event, ReviewPayload};
+use streamsre_event::encode;
 use streamsre_mapping::{parse, ColumnSpec, ColumnType, Meta, Plan, REVIEWS_MAPPING};
-use uuid::Uuid;
 
 /// The reviews tables as the catalog reports them (`migrations/`).
 pub fn reviews_plan() -> Plan {
@@ -44,18 +45,7 @@ pub fn reviews_plan() -> Plan {
 
 /// A review event of about 512 bytes, as `make bench` produces them.
 pub fn review_bytes() -> Vec<u8> {
-    encode(&Event {
-        event_id: Uuid::new_v4(),
-        event_type: "review_created".into(),
-        key: "user:42".into(),
-        ts: Utc::now(),
-        schema_version: 1,
-        payload: ReviewPayload {
-            review_id: "r-42".into(),
-            rating: 3,
-            text: "x".repeat(350),
-        },
-    })
+    encode(&fixture::review_512b())
 }
 
 /// The message metadata the consumer would pass for it.
