@@ -3,6 +3,7 @@
 use super::*;
 use crate::file::parse;
 use crate::rows::Row;
+use std::collections::BTreeMap;
 
 /// Routes sharing a topic and `when` are judged once per event; the verdict must still be
 /// each route's own: a different `when` or a different topic is judged on its own.
