@@ -193,6 +193,23 @@ impl Plan {
             })
     }
 
+    /// The value column `c` of `t` takes in every row, when its one route fills it with a
+    /// constant that fits the column (coerced once, when planning).
+    pub(crate) fn constant(&self, t: usize, c: usize) -> Option<&Typed> {
+        self.sole_route(t)?.constants[c].as_ref()
+    }
+
+    /// Whether column `c` of `t` always holds its row's ledger id: a `uuid` read from the one
+    /// dedup pointer every route names. The ledger parses that text by the same rule, and
+    /// where it cannot (not a UUID) the column cannot either, so the event has no rows at all.
+    pub(crate) fn is_ledger_id(&self, t: usize, c: usize) -> bool {
+        let Some(route) = self.sole_route(t) else {
+            return false;
+        };
+        let mut pointers = self.routes.iter().filter_map(|r| r.dedup_id.as_ref());
+        route.is_dedup_uuid[c] && pointers.all(|p| route.dedup_id.as_ref() == Some(p))
+    }
+
     /// The rows `doc` becomes, or why it cannot be applied.
     pub fn route(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
         self.route_fields(&self.fields(doc), meta)

@@ -2,14 +2,14 @@
 //! writes only the rows of events the ledger had not seen, all in the caller's transaction.
 //!
 //! Rows travel as arrays (`unnest`), one array per column (shared where `layout` finds two
-//! always equal), typed as [`param_type`] says; each value is cast to its column's own SQL
-//! type in the `SELECT`. Within a batch, rows are ordered so that concurrent transactions
+//! always equal; none for a column that holds the event id or a constant), typed as
+//! [`param_type`] says; each value is cast to its column's own SQL type in the `SELECT`. Within a batch, rows are ordered so that concurrent transactions
 //! lock rows in the same order (no deadlocks), an upsert keeps the last row per key by offset
 //! (one statement cannot touch a row twice), and an increment sums per key first.
 
-use crate::coerce::ColumnType;
+use crate::coerce::{ColumnType, Typed};
 use crate::file::Mode;
-use crate::layout::{Layout, Slot};
+use crate::layout::{Feed, Layout, Slot};
 use crate::plan::{Plan, Target};
 use std::fmt::Write;
 
@@ -23,6 +23,36 @@ pub fn param_type(ty: &ColumnType) -> &'static str {
         ColumnType::Uuid => "uuid",
         ColumnType::Timestamptz => "timestamptz",
         ColumnType::Jsonb | ColumnType::Array(_) => "jsonb",
+    }
+}
+
+/// `value` as a SQL literal of its array's element type (`'1'::int8`), for a constant column:
+/// written once into the statement, it is neither encoded nor decoded per row. `None` where
+/// text would not round-trip the value exactly as the binary parameter does (a timestamp's
+/// sub-microsecond rounding) or the value is an array.
+pub fn literal(value: &Typed, ty: &ColumnType) -> Option<String> {
+    let param = param_type(ty);
+    let text = match value {
+        Typed::Null => return Some(format!("NULL::{param}")),
+        Typed::Text(s) | Typed::Numeric(s) => s.clone(),
+        Typed::Int(n) => n.to_string(),
+        Typed::Float(f) => f.to_string(),
+        Typed::Bool(b) => b.to_string(),
+        Typed::Uuid(u) => u.to_string(),
+        Typed::Json(v) => v.to_string(),
+        Typed::Timestamp(_) | Typed::Array(_) => return None,
+    };
+    Some(format!("{}::{param}", quote_literal(&text)))
+}
+
+/// A string constant that reads as `text` whatever `standard_conforming_strings` says: with a
+/// backslash in it, an escape string (`E'…'`) with the backslashes doubled.
+fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
     }
 }
 
@@ -51,8 +81,8 @@ pub fn quote(ident: &str) -> String {
 /// Where a batch's rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowSource {
-    /// Array parameters: `$1..$4` the ledger (ids, topics, partitions, offsets); then per
-    /// target its row's event id, its order in the batch, and one array per column.
+    /// Array parameters: `$1..$4` the ledger (ids, topics, partitions, offsets); then the
+    /// arrays [`Layout`] sends (targets' event ids, columns).
     Unnest,
     /// The per-connection staging tables of [`stage_ddl`], filled by binary `COPY`.
     Staged,
@@ -140,11 +170,14 @@ pub fn statement(plan: &Plan, source: RowSource) -> String {
         let (rows, refs): (String, Vec<String>) = match source {
             RowSource::Unnest if shared => (
                 "input AS i".to_string(),
-                (0..target.columns.len())
-                    .map(|c| format!("i.p{}", layout.number(Slot::Column(i, c))))
-                    .collect(),
+                fed_refs(i, target, &layout, |n, _| format!("i.p{n}")),
             ),
-            RowSource::Unnest => (unnest(i, target, &layout), named_refs(target)),
+            RowSource::Unnest => (
+                unnest(i, target, &layout),
+                fed_refs(i, target, &layout, |_, column| {
+                    format!("i.{}", quote(column))
+                }),
+            ),
             RowSource::Staged => (
                 format!("pg_temp.{} AS i", target_stage(i)),
                 named_refs(target),
@@ -156,6 +189,23 @@ pub fn statement(plan: &Plan, source: RowSource) -> String {
     sql
 }
 
+/// How target `i`'s statement reads each column on the `unnest` path: an array's element as
+/// `array(number, column)` names it, the row's event id, or a literal.
+fn fed_refs(
+    i: usize,
+    t: &Target,
+    layout: &Layout,
+    array: impl Fn(usize, &str) -> String,
+) -> Vec<String> {
+    (t.columns.iter().enumerate())
+        .map(|(c, (column, _))| match layout.feed(i, c) {
+            Feed::Array(n) => array(n, column),
+            Feed::EventId => "i._sr_id".to_string(),
+            Feed::Constant(sql) => sql,
+        })
+        .collect()
+}
+
 /// `i."column"` for each of the target's columns: how its own rows name them.
 fn named_refs(t: &Target) -> Vec<String> {
     t.columns
@@ -164,15 +214,16 @@ fn named_refs(t: &Target) -> Vec<String> {
         .collect()
 }
 
-/// Target `i`'s rows from the array parameters `layout` gives it; a row's order in the batch
-/// is its position in the arrays.
+/// Target `i`'s rows from the array parameters `layout` gives it (its event ids, and each
+/// column read from an array); a row's order in the batch is its position in the arrays.
 fn unnest(i: usize, t: &Target, layout: &Layout) -> String {
     let mut arrays = vec![format!("${}::uuid[]", layout.number(Slot::Ids(i)))];
     let mut names = vec!["_sr_id".to_string()];
     for (c, (column, spec)) in t.columns.iter().enumerate() {
-        let n = layout.number(Slot::Column(i, c));
-        arrays.push(format!("${n}::{}[]", param_type(&spec.ty)));
-        names.push(quote(column));
+        if let Feed::Array(n) = layout.feed(i, c) {
+            arrays.push(format!("${n}::{}[]", param_type(&spec.ty)));
+            names.push(quote(column));
+        }
     }
     names.push("_sr_ord".to_string());
     format!(
@@ -275,5 +326,38 @@ fn conflict_action(updates: &[String]) -> String {
         "DO NOTHING".to_string()
     } else {
         format!("DO UPDATE SET {}", updates.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_is_spelled_so_postgres_reads_it_back_as_it_was() {
+        let text = Typed::Text(r"it's a \ note".into());
+        assert_eq!(
+            literal(&text, &ColumnType::Text).unwrap(),
+            r"E'it''s a \\ note'::text"
+        );
+        assert_eq!(
+            literal(&Typed::Text("it's".into()), &ColumnType::Text).unwrap(),
+            "'it''s'::text"
+        );
+        assert_eq!(
+            literal(&Typed::Int(-3), &ColumnType::Int4).unwrap(),
+            "'-3'::int8"
+        );
+        assert_eq!(
+            literal(&Typed::Null, &ColumnType::Uuid).unwrap(),
+            "NULL::uuid"
+        );
+        let json = Typed::Json(serde_json::json!({"a": "b'c"}));
+        assert_eq!(
+            literal(&json, &ColumnType::Jsonb).unwrap(),
+            r#"'{"a":"b''c"}'::jsonb"#
+        );
+        let ts = Typed::Timestamp(chrono::DateTime::UNIX_EPOCH);
+        assert_eq!(literal(&ts, &ColumnType::Timestamptz), None);
     }
 }

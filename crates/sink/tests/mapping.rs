@@ -50,6 +50,7 @@ event_id = "/id"
 order_id = "/data/order_id"
 cancelled_at = "/timestamp"
 reason = "@header:reason"
+note = { said = "it's a \\ note" }
 "#;
 
 const TABLES: &str = "
@@ -59,7 +60,7 @@ CREATE TABLE orders (order_id text PRIMARY KEY, user_id bigint NOT NULL, status 
 CREATE TABLE user_orders (user_id bigint PRIMARY KEY, orders int NOT NULL, spent numeric NOT NULL,
                           last_order text);
 CREATE TABLE cancellations (event_id uuid PRIMARY KEY, order_id text NOT NULL,
-                            cancelled_at timestamptz NOT NULL, reason text);
+                            cancelled_at timestamptz NOT NULL, reason text, note jsonb);
 ";
 
 fn order(n: u32, kind: &str, order: &str, user: i64, status: &str, amount: &str) -> Value {
@@ -181,6 +182,12 @@ async fn every_mode_applied_twice_changes_nothing_the_second_time() {
         assert_eq!(
             one("SELECT order_id || ' ' || reason || ' ' || to_char(cancelled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM cancellations").await,
             "o-2 changed mind 2026-01-01"
+        );
+        // The event id (the ledger's) and a constant with a quote and a backslash (written
+        // into the statement on the unnest path).
+        assert_eq!(
+            one("SELECT event_id || ' ' || (note->>'said') FROM cancellations").await,
+            r"00000000-0000-4000-8000-000000000006 it's a \ note"
         );
         // A later batch adds to the increment and replaces the upsert.
         let more = mapped(&sink, &[order(7, "order.created", "o-4", 7, "new", "0.25")]);
