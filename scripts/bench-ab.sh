@@ -30,8 +30,10 @@ for round in $(seq 1 "$ROUNDS"); do
     runs[$side]+="$eps "
     own[$side]+="$(cat "$STACK/bench-ab-$side.cpu_s") "
     pg[$side]+="$(awk '{ print $2 }' "$STACK/bench-ab-$side.cpu_split") "
-    printf 'bench-ab: round %d %s %6.0f events/s  cpu-s: streamsre %s postgres %s\n' "$round" "$side" "$eps" \
-      "$(cat "$STACK/bench-ab-$side.cpu_s")" "$(awk '{ print $2 }' "$STACK/bench-ab-$side.cpu_split")"
+    # Batches (transactions) the run took: fewer, fuller ones cost Postgres less per event.
+    batches=$(awk '/^sink_batch_size_count/ { print $2 }' "$STACK/bench-ab-$side.metrics")
+    printf 'bench-ab: round %d %s %6.0f events/s  cpu-s: streamsre %s postgres %s  batches %s\n' "$round" "$side" "$eps" \
+      "$(cat "$STACK/bench-ab-$side.cpu_s")" "$(awk '{ print $2 }' "$STACK/bench-ab-$side.cpu_split")" "${batches:-?}"
   done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

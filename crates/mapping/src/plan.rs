@@ -254,15 +254,23 @@ impl Plan {
                     values.push(Typed::Uuid(id));
                     continue;
                 }
-                let found = value_of(source, slot.and_then(|s| fields.get(s)), meta);
+                // A field is borrowed from the event; only metadata makes a value here.
+                let made;
+                let found = match slot {
+                    Some(slot) => fields.get(slot),
+                    None => {
+                        made = metadata(source, meta);
+                        made.as_ref()
+                    }
+                };
                 let at = || format!("{}.{column} from {}", target.table, shown(source));
-                if found.as_deref().is_none_or(Doc::is_null) && spec.not_null {
+                if found.is_none_or(Doc::is_null) && spec.not_null {
                     return Err(Rejected::new(
                         "missing_field",
                         format!("{}: absent, and the column is NOT NULL", at()),
                     ));
                 }
-                let value = coerce(found.as_deref(), &spec.ty)
+                let value = coerce(found, &spec.ty)
                     .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))?;
                 values.push(value);
             }
@@ -365,16 +373,12 @@ fn dedup_id(
     }
 }
 
-/// The JSON a source yields for this event (`None`: nothing there), borrowed from the event
-/// where it comes from it.
-fn value_of<'a>(
-    source: &'a Source,
-    field: Option<&'a Doc<'a>>,
-    meta: &Meta<'a>,
-) -> Option<Cow<'a, Doc<'a>>> {
+/// The JSON a metadata (or constant) source yields for this event (`None`: nothing there).
+/// A field source reads its slot instead, and yields nothing here.
+fn metadata<'a>(source: &'a Source, meta: &Meta<'a>) -> Option<Doc<'a>> {
     let text = |b: &'a [u8]| Doc::String(String::from_utf8_lossy(b));
-    let owned = match source {
-        Source::Field(_) => return field.map(Cow::Borrowed),
+    match source {
+        Source::Field(_) => None,
         Source::Const(v) => Some(Doc::from(v)),
         Source::Key => meta.key.map(text),
         Source::Topic => Some(Doc::String(meta.topic.into())),
@@ -386,8 +390,7 @@ fn value_of<'a>(
             .iter()
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.as_deref().map(text)),
-    };
-    owned.map(Cow::Owned)
+    }
 }
 
 fn shown(source: &Source) -> String {
