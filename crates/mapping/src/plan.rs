@@ -112,6 +112,8 @@ struct PlannedRoute {
     /// Per column, whether it is a `uuid` read from this route's own `dedup_id` pointer: the
     /// ledger id already parsed that text, so it is not parsed again.
     is_dedup_uuid: Vec<bool>,
+    /// Per column, whether routing leaves it NULL ([`Plan::skip_copies`]).
+    skipped: Vec<bool>,
 }
 
 /// A mapping ready to run.
@@ -210,6 +212,33 @@ impl Plan {
         route.is_dedup_uuid[c] && pointers.all(|p| route.dedup_id.as_ref() == Some(p))
     }
 
+    /// Leaves NULL, in every row, each column that holds the same value as an earlier column
+    /// of the same type and nullability ([`Plan::same_values`]), instead of coercing that
+    /// value twice. For a sink that sends the earlier column's values once for both (the
+    /// `unnest` path's [`crate::Layout`]), which then never reads these. DLQ reasons do not
+    /// change: the earlier column comes from an earlier route (or is earlier in the same row)
+    /// that takes the same events, so it is coerced first, by the same rules.
+    pub fn skip_copies(&mut self) {
+        let mut copies = Vec::new();
+        for (t, target) in self.targets.iter().enumerate() {
+            for (c, (_, spec)) in target.columns.iter().enumerate() {
+                let Some((a, b)) = self.same_values(t, c) else {
+                    continue;
+                };
+                let earlier = &self.targets[a].columns[b].1;
+                if earlier.ty == spec.ty && earlier.not_null == spec.not_null {
+                    copies.push((t, c));
+                }
+            }
+        }
+        for (t, c) in copies {
+            // `same_values` found `t`'s one route.
+            if let Some(route) = self.routes.iter_mut().find(|r| r.target == t) {
+                route.skipped[c] = true;
+            }
+        }
+    }
+
     /// The rows `doc` becomes, or why it cannot be applied.
     pub fn route(&self, doc: &Doc<'_>, meta: &Meta<'_>) -> Result<Routed, Rejected> {
         self.route_fields(&self.fields(doc), meta)
@@ -238,14 +267,19 @@ impl Plan {
             // The id parsed from the dedup text stands for a column reading the same pointer.
             let reuse_id = parsed && route.dedup_id.as_ref() == pointer;
             let values = &mut rows;
-            for (((((column, spec), source), constant), &is_id), &slot) in target
+            for ((((((column, spec), source), constant), &is_id), &slot), &skipped) in target
                 .columns
                 .iter()
                 .zip(&route.sources)
                 .zip(&route.constants)
                 .zip(&route.is_dedup_uuid)
                 .zip(&route.field_slots)
+                .zip(&route.skipped)
             {
+                if skipped {
+                    values.push(Typed::Null);
+                    continue;
+                }
                 if let Some(value) = constant {
                     values.push(value.clone());
                     continue;

@@ -91,6 +91,7 @@ impl Plan {
                 .iter()
                 .position(|r: &PlannedRoute| r.topic == route.topic && r.when == route.when)
                 .unwrap_or(routes.len());
+            let skipped = vec![false; sources.len()];
             routes.push(PlannedRoute {
                 judged_with,
                 topic: route.topic.clone(),
@@ -102,6 +103,7 @@ impl Plan {
                 sources,
                 field_slots: Vec::new(),
                 constants,
+                skipped,
                 is_dedup_uuid,
             });
         }

@@ -191,3 +191,67 @@ fn a_mapping_with_more_routes_than_bits_in_a_word_routes_each_event_to_its_own()
         Routed::Skipped
     );
 }
+
+/// A column copying an earlier one of the same type and nullability is left NULL once the
+/// plan skips copies, and a NOT NULL copy of a nullable column is not: it must still refuse
+/// an event where the value is absent, with its own reason.
+#[test]
+fn skipped_copies_are_null_and_a_stricter_copy_is_still_checked() {
+    let mapping = parse(
+        r#"
+        [[route]]
+        table = "a"
+        mode = "insert"
+        [route.columns]
+        v = "/v"
+        w = "/w"
+
+        [[route]]
+        table = "b"
+        mode = "insert"
+        [route.columns]
+        v = "/v"
+        w = "/w"
+        "#,
+    )
+    .unwrap();
+    let nullable = ColumnSpec {
+        not_null: false,
+        ..text_or_uuid(ColumnType::Text)
+    };
+    let catalog = BTreeMap::from([
+        (
+            "a".to_string(),
+            BTreeMap::from([
+                ("v".to_string(), text_or_uuid(ColumnType::Text)),
+                ("w".to_string(), nullable.clone()),
+            ]),
+        ),
+        (
+            "b".to_string(),
+            BTreeMap::from([
+                ("v".to_string(), text_or_uuid(ColumnType::Text)),
+                ("w".to_string(), text_or_uuid(ColumnType::Text)),
+            ]),
+        ),
+    ]);
+    let mut plan = Plan::new(&mapping, &catalog).unwrap();
+    plan.skip_copies();
+    let text = |s: &str| Typed::Text(s.into());
+    let event = serde_json::json!({ "v": "x", "w": "y" });
+    let Routed::Rows { rows, .. } = plan.route(&Doc::from(&event), &meta("t")).unwrap() else {
+        panic!("skipped");
+    };
+    let rows: Vec<&[Typed]> = rows.iter().map(|r| r.values).collect();
+    assert_eq!(
+        rows,
+        [&[text("x"), text("y")][..], &[Typed::Null, text("y")]]
+    );
+    let event = serde_json::json!({ "v": "x" });
+    assert_eq!(
+        plan.route(&Doc::from(&event), &meta("t"))
+            .unwrap_err()
+            .reason,
+        "missing_field: b.w from /w: absent, and the column is NOT NULL"
+    );
+}

@@ -43,7 +43,12 @@ pub(super) struct Statements {
 }
 
 impl Statements {
-    pub(super) fn new(plan: Plan) -> Self {
+    pub(super) fn new(mut plan: Plan, path: WritePath) -> Self {
+        // The unnest path reads a copied column from the array of the column it copies;
+        // COPY writes every column of every stage.
+        if path == WritePath::Unnest {
+            plan.skip_copies();
+        }
         Self {
             unnest: statement(&plan, RowSource::Unnest),
             staged: statement(&plan, RowSource::Staged),

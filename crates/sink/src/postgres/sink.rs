@@ -68,7 +68,7 @@ impl PgSink {
 
     /// The sink writing batches as `plan` says (see [`crate::postgres::catalog::plan`]).
     pub fn with_plan(mut self, plan: Plan) -> Self {
-        self.statements = Some(Arc::new(Statements::new(plan)));
+        self.statements = Some(Arc::new(Statements::new(plan, self.write_path)));
         self
     }
 
