@@ -15,7 +15,7 @@ use streamsre_mapping::Doc;
 fn bench_route(c: &mut Criterion) {
     let bytes = review_bytes();
     let plan = reviews_plan();
-    let meta = review_meta();
+    let meta = review_meta(&bytes);
     let mut group = c.benchmark_group("route_512b");
     group.throughput(Throughput::Elements(1));
     group.bench_function("review_decode_validate", |b| {

@@ -29,7 +29,7 @@ fn main() {
         .map_or(20_000, |n| n.parse().expect("iterations"));
     let bytes = review_bytes();
     let plan = reviews_plan();
-    let meta = review_meta();
+    let meta = review_meta(&bytes);
     let max = DEFAULT_MAX_MESSAGE_BYTES;
     for _ in 0..n {
         let bytes = black_box(&bytes[..]);

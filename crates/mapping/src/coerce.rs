@@ -6,6 +6,7 @@
 use crate::doc::Doc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::ops::Range;
 
 /// The column types a route can write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,11 @@ pub enum Typed {
     Null,
     /// Text.
     Text(String),
+    /// Text that is these bytes of the message the event was read from ([`crate::Meta`]'s
+    /// `value`): the message stays with the event until its batch commits, so the sink
+    /// writes the string from there rather than from a copy (the review's 400-byte text was
+    /// the largest copy routing made).
+    Span(Range<usize>),
     /// Any integer type, range-checked for its column.
     Int(i64),
     /// Exact decimal text for `numeric`.
@@ -148,6 +154,30 @@ pub fn coerce(value: Option<&Doc<'_>>, ty: &ColumnType) -> Result<Typed, String>
     })
 }
 
+/// [`coerce`] for an event read from the JSON text `message`: a string that lies in those
+/// bytes becomes a [`Typed::Span`] of them for a text column instead of a copy. It needs no
+/// NUL check: JSON text holds no raw control character (a NUL is written `\u0000`, and the
+/// string read from such an escape is a copy, checked as usual).
+pub(crate) fn coerce_in(
+    value: Option<&Doc<'_>>,
+    ty: &ColumnType,
+    message: Option<&[u8]>,
+) -> Result<Typed, String> {
+    if let (ColumnType::Text, Some(Doc::String(s)), Some(message)) = (ty, value, message) {
+        if let Some(span) = span_in(s, message) {
+            return Ok(Typed::Span(span));
+        }
+    }
+    coerce(value, ty)
+}
+
+/// Where `s` lies in `message`, if it does. Two live allocations never overlap, so a string
+/// found inside the message's bytes is those bytes, whatever it was borrowed from.
+fn span_in(s: &str, message: &[u8]) -> Option<Range<usize>> {
+    let start = (s.as_ptr() as usize).wrapping_sub(message.as_ptr() as usize);
+    (start <= message.len() && s.len() <= message.len() - start).then(|| start..start + s.len())
+}
+
 /// Postgres stores no NUL character in `text` or `jsonb`; caught here, the event gets this
 /// reason instead of failing its batch in the database.
 const NUL_IN_TEXT: &str =
@@ -243,6 +273,41 @@ mod tests {
         );
         assert_eq!(coerce(None, &Int4), Ok(Typed::Null));
         assert_eq!(coerce(Some(&Doc::Null), &Uuid), Ok(Typed::Null));
+    }
+
+    #[test]
+    fn a_string_inside_the_message_is_a_span_of_it_and_anything_else_a_copy() {
+        let message = br#"{"a": "inside", "b": "nul\u0000"}"#;
+        let doc: Doc<'_> = serde_json::from_slice(message).unwrap();
+        let (a, b) = (doc.member("a"), doc.member("b"));
+        let span = coerce_in(a, &Text, Some(message)).unwrap();
+        let Typed::Span(range) = span else {
+            panic!("{span:?}")
+        };
+        assert_eq!(&message[range], b"inside");
+        // Elsewhere (no message, or a string built from escapes), and for other types: copies.
+        assert_eq!(coerce_in(a, &Text, None), Ok(Typed::Text("inside".into())));
+        let copy = Doc::String("inside".to_string().into());
+        assert_eq!(
+            coerce_in(Some(&copy), &Text, Some(message)),
+            Ok(Typed::Text("inside".into()))
+        );
+        // The escape made a copy, which is checked.
+        assert!(coerce_in(b, &Text, Some(message))
+            .unwrap_err()
+            .contains("NUL"));
+        assert_eq!(
+            coerce_in(a, &Jsonb, Some(message)),
+            Ok(Typed::Json(json!("inside")))
+        );
+        // A slice at the very end, and an empty one, still lie inside.
+        let whole = std::str::from_utf8(message).unwrap();
+        assert_eq!(
+            span_in(&whole[whole.len()..], message),
+            Some(message.len()..message.len())
+        );
+        assert_eq!(span_in(&whole[1..4], message), Some(1..4));
+        assert_eq!(span_in("elsewhere", message), None);
     }
 
     #[test]

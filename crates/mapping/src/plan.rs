@@ -7,7 +7,7 @@
 //! arrays and one sub-statement (`crate::sql`). Building a plan, once at start, is in
 //! `plan/build.rs`; this file is the per-event path.
 
-use crate::coerce::{coerce, ColumnType, Typed};
+use crate::coerce::{coerce_in, ColumnType, Typed};
 use crate::doc::Doc;
 use crate::fields::{Fields, Wanted};
 use crate::file::{Mode, Source, Unrouted};
@@ -57,6 +57,10 @@ pub struct Meta<'a> {
     pub timestamp_ms: Option<i64>,
     /// Message headers.
     pub headers: &'a [(String, Option<Vec<u8>>)],
+    /// The message value, when it is the JSON text the fields were read from and the caller
+    /// keeps it with the event's rows: text columns found in it become [`Typed::Span`]s of it
+    /// instead of copies. `None` for any other source (a decoded Avro record, say).
+    pub value: Option<&'a [u8]>,
 }
 
 /// What an event becomes.
@@ -101,8 +105,6 @@ struct PlannedRoute {
     target: usize,
     /// Sources in the target's column order.
     sources: Vec<Source>,
-    /// Per column, the field slot of a pointer source.
-    field_slots: Vec<Option<usize>>,
     /// Per column, the value of a constant source, coerced once when planning (a constant
     /// that does not fit is left to fail per event, with the usual reason).
     constants: Vec<Option<Typed>>,
@@ -112,8 +114,23 @@ struct PlannedRoute {
     /// Per column, whether it is a `uuid` read from this route's own `dedup_id` pointer: the
     /// ledger id already parsed that text, so it is not parsed again.
     is_dedup_uuid: Vec<bool>,
-    /// Per column, whether routing leaves it NULL ([`Plan::skip_copies`]).
-    skipped: Vec<bool>,
+    /// Per column, how routing fills it: the facts above, folded into one list the per-event
+    /// loop walks.
+    fills: Vec<Fill>,
+}
+
+/// How routing fills one column of a route's row, decided when planning.
+#[derive(Debug, Clone)]
+enum Fill {
+    /// NULL in every row ([`Plan::skip_copies`]).
+    Skipped,
+    /// A constant, coerced once.
+    Constant(Typed),
+    /// A field of the event, from its slot; `dedup_uuid` as [`PlannedRoute::is_dedup_uuid`].
+    Field { slot: usize, dedup_uuid: bool },
+    /// Message metadata, or a constant that did not coerce (it fails per event, with the
+    /// usual reason).
+    Source,
 }
 
 /// A mapping ready to run.
@@ -234,7 +251,7 @@ impl Plan {
         for (t, c) in copies {
             // `same_values` found `t`'s one route.
             if let Some(route) = self.routes.iter_mut().find(|r| r.target == t) {
-                route.skipped[c] = true;
+                route.fills[c] = Fill::Skipped;
             }
         }
     }
@@ -254,45 +271,42 @@ impl Plan {
                 Unrouted::Dlq => Err(Rejected::new("unrouted", self.why_unrouted(fields, meta))),
             };
         }
-        let pointer = routes
+        let dedup = routes
             .clone()
             .find_map(|r| r.dedup_id.as_ref().zip(r.dedup_slot));
-        let (id, parsed) = dedup_id(pointer.map(|(p, slot)| (p, fields.get(slot))), meta)?;
-        let pointer = pointer.map(|(p, _)| p);
+        let (id, parsed) = dedup_id(dedup.map(|(p, slot)| (p, fields.get(slot))), meta)?;
+        // Equal pointers share a slot, so slots compare pointers without comparing text.
+        let dedup_slot = dedup.map(|(_, slot)| slot);
         // One buffer of the final size: growing a row of 40-byte values showed in the profile.
         let size = routes.clone().map(|r| r.sources.len()).sum();
         let mut rows = Rows::with_capacity(size);
         for route in routes {
             let target = &self.targets[route.target];
             // The id parsed from the dedup text stands for a column reading the same pointer.
-            let reuse_id = parsed && route.dedup_id.as_ref() == pointer;
+            let reuse_id = parsed && route.dedup_slot == dedup_slot;
             let values = &mut rows;
-            for ((((((column, spec), source), constant), &is_id), &slot), &skipped) in target
-                .columns
-                .iter()
-                .zip(&route.sources)
-                .zip(&route.constants)
-                .zip(&route.is_dedup_uuid)
-                .zip(&route.field_slots)
-                .zip(&route.skipped)
+            for ((fill, (column, spec)), source) in
+                route.fills.iter().zip(&target.columns).zip(&route.sources)
             {
-                if skipped {
-                    values.push(Typed::Null);
-                    continue;
-                }
-                if let Some(value) = constant {
-                    values.push(value.clone());
-                    continue;
-                }
-                if is_id && reuse_id {
-                    values.push(Typed::Uuid(id));
-                    continue;
-                }
                 // A field is borrowed from the event; only metadata makes a value here.
                 let made;
-                let found = match slot {
-                    Some(slot) => fields.get(slot),
-                    None => {
+                let found = match fill {
+                    Fill::Skipped => {
+                        values.push(Typed::Null);
+                        continue;
+                    }
+                    Fill::Constant(value) => {
+                        values.push(value.clone());
+                        continue;
+                    }
+                    Fill::Field {
+                        dedup_uuid: true, ..
+                    } if reuse_id => {
+                        values.push(Typed::Uuid(id));
+                        continue;
+                    }
+                    Fill::Field { slot, .. } => fields.get(*slot),
+                    Fill::Source => {
                         made = metadata(source, meta);
                         made.as_ref()
                     }
@@ -304,7 +318,7 @@ impl Plan {
                         format!("{}: absent, and the column is NOT NULL", at()),
                     ));
                 }
-                let value = coerce(found, &spec.ty)
+                let value = coerce_in(found, &spec.ty, meta.value)
                     .map_err(|e| Rejected::new("type_mismatch", format!("{}: {e}", at())))?;
                 values.push(value);
             }

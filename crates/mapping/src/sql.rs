@@ -40,7 +40,8 @@ pub fn literal(value: &Typed, ty: &ColumnType) -> Option<String> {
         Typed::Bool(b) => b.to_string(),
         Typed::Uuid(u) => u.to_string(),
         Typed::Json(v) => v.to_string(),
-        Typed::Timestamp(_) | Typed::Array(_) => return None,
+        // A span is a field of one event, never a constant.
+        Typed::Timestamp(_) | Typed::Array(_) | Typed::Span(_) => return None,
     };
     Some(format!("{}::{param}", quote_literal(&text)))
 }

@@ -2,9 +2,9 @@
 //! positions, and the counts of one committed write.
 
 use std::time::Duration;
-use streamsre_event::Event;
+use streamsre_event::{encode, Event};
 pub use streamsre_event::{DeadLetter, SourcePos};
-use streamsre_mapping::{Doc, Fields, Meta, Plan, Rejected, Routed, Rows};
+use streamsre_mapping::{Fields, Meta, Plan, Rejected, Routed, Rows};
 
 /// A decoded event ready for a sink, and its position.
 #[derive(Debug, Clone)]
@@ -15,6 +15,10 @@ pub struct ValidEvent {
     pub body: EventBody,
     /// Where it was read.
     pub pos: SourcePos,
+    /// The message value it was read from, kept until its batch commits: its rows' text
+    /// spans ([`streamsre_mapping::Typed::Span`]) are bytes of it, and the DLQ gets it
+    /// byte for byte should the sink reject the event.
+    pub value: Option<Vec<u8>>,
 }
 
 /// What a sink writes for one event.
@@ -28,7 +32,8 @@ pub enum EventBody {
 
 impl ValidEvent {
     /// The event whose fields are `fields` (read at `pos`, with `meta`) as `plan` maps it:
-    /// `Ok(None)` when no route takes it and the mapping says skip.
+    /// `Ok(None)` when no route takes it and the mapping says skip. Where `meta` names the
+    /// message value, text columns may be spans of it: keep it ([`ValidEvent::with_value`]).
     pub fn map(
         plan: &Plan,
         fields: &Fields<'_>,
@@ -40,19 +45,28 @@ impl ValidEvent {
                 id,
                 body: EventBody::Rows(rows),
                 pos: pos.clone(),
+                value: None,
             }),
             Routed::Skipped => None,
         })
     }
 
-    /// A review event mapped as the consumer maps it (its key as the message key): for
-    /// benchmarks and tests that write without Kafka.
+    /// The same event, keeping the message value it was read from.
+    pub fn with_value(self, value: Option<Vec<u8>>) -> Self {
+        Self { value, ..self }
+    }
+
+    /// A review event mapped as the consumer maps it (from its JSON, its key as the message
+    /// key, the message kept): for benchmarks and tests that write without Kafka.
     pub fn mapped_review(
         plan: &Plan,
         event: &Event,
         pos: SourcePos,
     ) -> Result<Option<Self>, Rejected> {
-        let doc = serde_json::to_value(event).expect("Event always serializes to JSON");
+        let value = encode(event);
+        let fields = plan
+            .read(&mut serde_json::Deserializer::from_slice(&value))
+            .expect("an encoded event is JSON");
         let meta = Meta {
             topic: &pos.topic,
             partition: pos.partition,
@@ -60,8 +74,11 @@ impl ValidEvent {
             key: Some(event.key.as_bytes()),
             timestamp_ms: Some(event.ts.timestamp_millis()),
             headers: &[],
+            value: Some(&value),
         };
-        Self::map(plan, &plan.fields(&Doc::from(&doc)), &meta, &pos)
+        let mapped = Self::map(plan, &fields, &meta, &pos)?;
+        drop(fields);
+        Ok(mapped.map(|e| e.with_value(Some(value))))
     }
 
     /// A review event for the HTTP sink, deduplicated under its own id.
@@ -70,6 +87,7 @@ impl ValidEvent {
             id: event.event_id,
             body: EventBody::Review(event),
             pos,
+            value: None,
         }
     }
 }

@@ -102,6 +102,12 @@ fn mapped(sink: &PgSink, docs: &[Value]) -> Vec<ValidEvent> {
                 partition: 0,
                 offset: offset as i64,
             };
+            // As the consumer reads a message: from its JSON text, which the event keeps, so
+            // text columns travel as spans of it.
+            let value = serde_json::to_vec(doc).unwrap();
+            let fields = plan
+                .read(&mut serde_json::Deserializer::from_slice(&value))
+                .unwrap();
             let meta = Meta {
                 topic: "orders",
                 partition: 0,
@@ -109,10 +115,13 @@ fn mapped(sink: &PgSink, docs: &[Value]) -> Vec<ValidEvent> {
                 key: None,
                 timestamp_ms: None,
                 headers: &headers,
+                value: Some(&value),
             };
-            ValidEvent::map(plan, &plan.fields(&Doc::from(doc)), &meta, &pos)
+            let event = ValidEvent::map(plan, &fields, &meta, &pos)
                 .unwrap()
-                .unwrap()
+                .unwrap();
+            drop(fields);
+            event.with_value(Some(value))
         })
         .collect()
 }
@@ -290,6 +299,7 @@ fn meta_of(offset: i64) -> Meta<'static> {
         key: None,
         timestamp_ms: None,
         headers: &[],
+        value: None,
     }
 }
 

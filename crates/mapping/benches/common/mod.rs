@@ -51,8 +51,8 @@ pub fn review_bytes() -> Vec<u8> {
     encode(&fixture::review_512b())
 }
 
-/// The message metadata the consumer would pass for it.
-pub fn review_meta() -> Meta<'static> {
+/// The message metadata the consumer passes for `value`, which it keeps with the rows.
+pub fn review_meta(value: &[u8]) -> Meta<'_> {
     Meta {
         topic: "reviews",
         partition: 0,
@@ -60,5 +60,6 @@ pub fn review_meta() -> Meta<'static> {
         key: Some(b"user:42"),
         timestamp_ms: None,
         headers: &[],
+        value: Some(value),
     }
 }

@@ -3,7 +3,7 @@
 //! column sources, constants coerced once, routes that share a verdict, the tree of wanted
 //! fields and each pointer's slot in it), so the per-event path in `plan.rs` only looks up.
 
-use super::{ColumnSpec, Plan, PlannedRoute, Target};
+use super::{ColumnSpec, Fill, Plan, PlannedRoute, Target};
 use crate::coerce::{coerce, ColumnType, Typed};
 use crate::doc::Doc;
 use crate::fields::Wanted;
@@ -91,7 +91,6 @@ impl Plan {
                 .iter()
                 .position(|r: &PlannedRoute| r.topic == route.topic && r.when == route.when)
                 .unwrap_or(routes.len());
-            let skipped = vec![false; sources.len()];
             routes.push(PlannedRoute {
                 judged_with,
                 topic: route.topic.clone(),
@@ -101,10 +100,9 @@ impl Plan {
                 dedup_slot: None,
                 target,
                 sources,
-                field_slots: Vec::new(),
                 constants,
-                skipped,
                 is_dedup_uuid,
+                fills: Vec::new(),
             });
         }
         let wanted = Wanted::new(routes.iter().flat_map(|r| {
@@ -121,11 +119,17 @@ impl Plan {
         for r in &mut routes {
             r.when_slots = r.when.iter().map(|(p, _)| wanted.slot(p)).collect();
             r.dedup_slot = r.dedup_id.as_ref().map(|p| wanted.slot(p));
-            r.field_slots = (r.sources.iter())
-                .map(|s| match s {
-                    Source::Field(p) => Some(wanted.slot(p)),
-                    _ => None,
-                })
+            r.fills = (r.sources.iter().zip(&r.constants).zip(&r.is_dedup_uuid))
+                .map(
+                    |((source, constant), &dedup_uuid)| match (source, constant) {
+                        (_, Some(value)) => Fill::Constant(value.clone()),
+                        (Source::Field(p), None) => Fill::Field {
+                            slot: wanted.slot(p),
+                            dedup_uuid,
+                        },
+                        _ => Fill::Source,
+                    },
+                )
                 .collect();
         }
         Ok(Self {

@@ -72,6 +72,7 @@ fn routes_judged_together_still_take_exactly_their_events() {
             key: None,
             timestamp_ms: None,
             headers: &[],
+            value: None,
         };
         match plan.route(&doc, &meta).unwrap() {
             Routed::Rows { rows, .. } => rows
@@ -109,6 +110,7 @@ fn meta(topic: &str) -> Meta<'_> {
         key: None,
         timestamp_ms: None,
         headers: &[],
+        value: None,
     }
 }
 

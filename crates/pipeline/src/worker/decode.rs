@@ -21,6 +21,7 @@ pub(crate) struct Item {
     pos: SourcePos,
     pub(super) valid: Option<ValidEvent>,
     pub(super) dlq: Option<DeadLetter>,
+    /// The message value, unless `valid` keeps it (its rows may point into it).
     raw: Option<Vec<u8>>,
     key: Option<Vec<u8>>,
     /// DLQ id carried by a replayed message, so its DLQ record is updated, not duplicated.
@@ -37,6 +38,14 @@ impl Item {
         self.valid.is_none() && self.dlq.is_none()
     }
 
+    /// The message value, byte for byte.
+    fn raw(&self) -> Option<&[u8]> {
+        match &self.valid {
+            Some(valid) => valid.value.as_deref(),
+            None => self.raw.as_deref(),
+        }
+    }
+
     /// A DLQ record for this item, failed for `error: reason` after `attempts` attempts.
     pub(super) fn to_dlq(&self, error: &str, reason: &str, attempts: u32) -> DeadLetter {
         if let Some(d) = &self.dlq {
@@ -45,7 +54,7 @@ impl Item {
         let id = self
             .valid
             .as_ref()
-            .map_or_else(|| position_id(self.raw.as_deref(), &self.pos), |v| v.id);
+            .map_or_else(|| position_id(self.raw(), &self.pos), |v| v.id);
         let mut letter = DeadLetter::new(
             self.dlq_id.unwrap_or(id),
             error,
@@ -53,7 +62,7 @@ impl Item {
             self.pos.clone(),
         );
         letter.key = self.key.clone();
-        letter.value = self.raw.clone();
+        letter.value = self.raw().map(<[u8]>::to_vec);
         letter.attempts = attempts;
         letter
     }
@@ -141,6 +150,8 @@ impl WorkerContext {
             key: msg.record.key.as_deref(),
             timestamp_ms: msg.record.timestamp_ms,
             headers: &msg.record.headers,
+            // JSON text, which the item keeps: text columns may be spans of it.
+            value: raw.filter(|_| self.registry.is_none()),
         };
         ValidEvent::map(plan, &fields, &meta, pos).map_err(|r| (r.kind, r.reason))
     }
@@ -165,9 +176,17 @@ impl WorkerContext {
         let key = msg.record.key.clone();
         let dlq_id = msg.record.dlq_id;
         match self.to_valid(msg, &pos, raw.as_deref()) {
-            Ok(valid) => Item {
+            Ok(Some(valid)) => Item {
                 pos,
-                valid,
+                valid: Some(valid.with_value(raw)),
+                dlq: None,
+                raw: None,
+                key,
+                dlq_id,
+            },
+            Ok(None) => Item {
+                pos,
+                valid: None,
                 dlq: None,
                 raw,
                 key,

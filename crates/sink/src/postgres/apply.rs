@@ -12,15 +12,17 @@
 //! Performance section has the figures behind the default.
 
 use crate::{EventBody, SinkError, ValidEvent};
+use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde_json::Value;
+use std::error::Error;
 use streamsre_mapping::{
     param_type, stage_ddl, statement, target_stage, Layout, Plan, RowSource, Slot, Typed,
     LEDGER_STAGE,
 };
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use uuid::Uuid;
 
 /// How rows are shipped to Postgres.
@@ -62,7 +64,7 @@ impl Statements {
 /// One column's values for a batch, in the element type `param_type` names; text is borrowed
 /// from the events (a batch is retried from the same events, so they outlive it).
 enum Column<'a> {
-    Text(Vec<Option<&'a str>>),
+    Text(Vec<Option<Utf8<'a>>>),
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
     Bool(Vec<Option<bool>>),
@@ -84,9 +86,9 @@ impl<'a> Column<'a> {
         }
     }
 
-    /// Appends `value`; the plan coerced it for this column, so its variant matches (if not,
-    /// the row is refused rather than written wrong).
-    fn push(&mut self, value: &'a Typed) -> Result<(), SinkError> {
+    /// Appends `value`, of an event read from `message`; the plan coerced it for this
+    /// column, so its variant matches (if not, the row is refused rather than written wrong).
+    fn push(&mut self, value: &'a Typed, message: Option<&'a [u8]>) -> Result<(), SinkError> {
         match (self, value) {
             (Self::Text(v), Typed::Null) => v.push(None),
             (Self::Int(v), Typed::Null) => v.push(None),
@@ -95,7 +97,13 @@ impl<'a> Column<'a> {
             (Self::Uuid(v), Typed::Null) => v.push(None),
             (Self::Time(v), Typed::Null) => v.push(None),
             (Self::Json(v), Typed::Null) => v.push(None),
-            (Self::Text(v), Typed::Text(s) | Typed::Numeric(s)) => v.push(Some(s)),
+            (Self::Text(v), Typed::Text(s) | Typed::Numeric(s)) => v.push(Some(Utf8(s.as_bytes()))),
+            (Self::Text(v), Typed::Span(span)) => {
+                let text = message.and_then(|m| m.get(span.clone())).ok_or_else(|| {
+                    SinkError::permanent("a text span of a message the event did not keep")
+                })?;
+                v.push(Some(Utf8(text)))
+            }
             (Self::Int(v), Typed::Int(n)) => v.push(Some(*n)),
             (Self::Float(v), Typed::Float(f)) => v.push(Some(*f)),
             (Self::Bool(v), Typed::Bool(b)) => v.push(Some(*b)),
@@ -103,7 +111,8 @@ impl<'a> Column<'a> {
             (Self::Time(v), Typed::Timestamp(t)) => v.push(Some(*t)),
             (Self::Json(v), Typed::Json(j)) => v.push(Some(j.clone())),
             (Self::Json(v), Typed::Array(items)) => {
-                v.push(Some(Value::Array(items.iter().map(element_json).collect())))
+                let element = |t| element_json(t, message);
+                v.push(Some(Value::Array(items.iter().map(element).collect())))
             }
             (_, other) => {
                 return Err(SinkError::permanent(format!(
@@ -140,8 +149,27 @@ impl<'a> Column<'a> {
     }
 }
 
+/// Text as the UTF-8 bytes it already is: a span of a message ([`Typed::Span`]) is written
+/// straight from the message, which was checked to be UTF-8 whole before it was parsed.
+#[derive(Debug)]
+struct Utf8<'a>(&'a [u8]);
+
+impl ToSql for Utf8<'_> {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        out.extend_from_slice(self.0);
+        Ok(IsNull::No)
+    }
+
+    /// Only `text`: the statement types every text array (and stage column) so.
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TEXT
+    }
+
+    to_sql_checked!();
+}
+
 /// An array element as the JSON text `jsonb_array_elements_text` turns back into it.
-fn element_json(t: &Typed) -> Value {
+fn element_json(t: &Typed, message: Option<&[u8]>) -> Value {
     match t {
         Typed::Null => Value::Null,
         Typed::Text(s) | Typed::Numeric(s) => Value::String(s.clone()),
@@ -152,7 +180,12 @@ fn element_json(t: &Typed) -> Value {
         Typed::Timestamp(t) => t.to_rfc3339().into(),
         // A jsonb element travels as its own JSON text, which the cast to jsonb parses.
         Typed::Json(j) => j.to_string().into(),
-        Typed::Array(items) => Value::Array(items.iter().map(element_json).collect()),
+        Typed::Array(items) => {
+            Value::Array(items.iter().map(|t| element_json(t, message)).collect())
+        }
+        Typed::Span(span) => message
+            .and_then(|m| m.get(span.clone()))
+            .map_or(Value::Null, |text| String::from_utf8_lossy(text).into()),
     }
 }
 
@@ -231,7 +264,7 @@ impl<'a> Columns<'a> {
                 }
                 for ((column, value), &fill) in t.values.iter_mut().zip(row.values).zip(&t.fill) {
                     if fill {
-                        column.push(value)?;
+                        column.push(value, e.value.as_deref())?;
                     }
                 }
             }
@@ -357,4 +390,33 @@ async fn staged(
         writer.finish().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(value: &(dyn ToSql + Sync)) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        value.to_sql_checked(&Type::TEXT, &mut out).unwrap();
+        out.to_vec()
+    }
+
+    #[test]
+    fn a_span_is_written_from_its_message_and_refused_without_it() {
+        let message = b"{\"note\": \"caf\xc3\xa9\"}";
+        let span = Typed::Span(10..15);
+        let mut column = Column::for_type("text", 2);
+        column.push(&span, Some(message)).unwrap();
+        let copy = Typed::Text("café".into());
+        column.push(&copy, None).unwrap();
+        assert_eq!(encoded(column.at(0)), "café".as_bytes());
+        assert_eq!(encoded(column.at(1)), encoded(&"café"));
+        // Out of range, or no message kept: a refused row, never a wrong one.
+        assert!(column.push(&span, None).is_err());
+        assert!(column.push(&Typed::Span(10..99), Some(message)).is_err());
+        // Written as text only: another type is refused when the statement is bound.
+        let mut out = BytesMut::new();
+        assert!(Utf8(b"x").to_sql_checked(&Type::BYTEA, &mut out).is_err());
+    }
 }
