@@ -26,8 +26,9 @@ pub struct ValidEvent {
 pub enum EventBody {
     /// Rows for Postgres, one per route the event matched, coerced to their columns.
     Rows(Rows),
-    /// The review event itself, for the HTTP sink, which forwards events as they are.
-    Review(Event),
+    /// The review event itself, for the HTTP sink, which forwards events as they are (boxed:
+    /// it is twice the size of rows, and every event is moved through several queues).
+    Review(Box<Event>),
 }
 
 impl ValidEvent {
@@ -85,7 +86,7 @@ impl ValidEvent {
     pub fn review(event: Event, pos: SourcePos) -> Self {
         Self {
             id: event.event_id,
-            body: EventBody::Review(event),
+            body: EventBody::Review(Box::new(event)),
             pos,
             value: None,
         }

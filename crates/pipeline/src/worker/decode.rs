@@ -20,7 +20,8 @@ use streamsre_sink::{DeadLetter, Sink, SourcePos, ValidEvent};
 pub(crate) struct Item {
     pos: SourcePos,
     pub(super) valid: Option<ValidEvent>,
-    pub(super) dlq: Option<DeadLetter>,
+    /// Boxed: most items have none, and every item is moved through several queues.
+    pub(super) dlq: Option<Box<DeadLetter>>,
     /// The message value, unless `valid` keeps it (its rows may point into it).
     raw: Option<Vec<u8>>,
     key: Option<Vec<u8>>,
@@ -49,7 +50,7 @@ impl Item {
     /// A DLQ record for this item, failed for `error: reason` after `attempts` attempts.
     pub(super) fn to_dlq(&self, error: &str, reason: &str, attempts: u32) -> DeadLetter {
         if let Some(d) = &self.dlq {
-            return d.clone();
+            return (**d).clone();
         }
         let id = self
             .valid
@@ -176,14 +177,18 @@ impl WorkerContext {
         let key = msg.record.key.clone();
         let dlq_id = msg.record.dlq_id;
         match self.to_valid(msg, &pos, raw.as_deref()) {
-            Ok(Some(valid)) => Item {
-                pos,
-                valid: Some(valid.with_value(raw)),
-                dlq: None,
-                raw: None,
-                key,
-                dlq_id,
-            },
+            Ok(Some(mut valid)) => {
+                // Kept with the event: its rows may be spans of it.
+                valid.value = raw;
+                Item {
+                    pos,
+                    valid: Some(valid),
+                    dlq: None,
+                    raw: None,
+                    key,
+                    dlq_id,
+                }
+            }
             Ok(None) => Item {
                 pos,
                 valid: None,
@@ -202,11 +207,11 @@ impl WorkerContext {
                     "invalid message sent to the DLQ"
                 );
                 Item {
-                    dlq: Some(DeadLetter {
+                    dlq: Some(Box::new(DeadLetter {
                         key: key.clone(),
                         value: raw.clone(),
                         ..DeadLetter::new(event_id, kind, reason, pos.clone())
-                    }),
+                    })),
                     pos,
                     valid: None,
                     raw,

@@ -113,7 +113,10 @@ impl WorkerContext {
     ) -> Pin<Box<dyn Future<Output = Result<Written, Abandoned>> + Send + 'a>> {
         Box::pin(async move {
             let valid: Vec<&ValidEvent> = items.iter().filter_map(|i| i.valid.as_ref()).collect();
-            let dlq: Vec<DeadLetter> = items.iter().filter_map(|i| i.dlq.clone()).collect();
+            let dlq: Vec<DeadLetter> = items
+                .iter()
+                .filter_map(|i| i.dlq.as_deref().cloned())
+                .collect();
             match self
                 .db("apply_batch", || self.sink.apply_batch(&valid, &dlq))
                 .await
@@ -156,7 +159,7 @@ impl WorkerContext {
         let mut written = Written::default();
         for item in items {
             let Some(valid) = &item.valid else {
-                if let Some(record) = item.dlq.clone() {
+                if let Some(record) = item.dlq.as_deref().cloned() {
                     written.merge(self.write_dlq(vec![record]).await?);
                 }
                 continue;
