@@ -88,11 +88,16 @@ impl Drop for Rows {
     /// that cost off every routed event (`route_cost`).
     fn drop(&mut self) {
         for value in self.values.drain(..) {
+            // Only the variants known to own nothing are skipped: one added later is dropped.
             match value {
-                Typed::Text(_) | Typed::Numeric(_) | Typed::Json(_) | Typed::Array(_) => {
-                    drop(value)
-                }
-                _ => std::mem::forget(value),
+                Typed::Null
+                | Typed::Int(_)
+                | Typed::Float(_)
+                | Typed::Bool(_)
+                | Typed::Uuid(_)
+                | Typed::Timestamp(_)
+                | Typed::Span(_) => std::mem::forget(value),
+                _ => drop(value),
             }
         }
     }
